@@ -1,0 +1,1 @@
+"""Records to figures, Markdown and HTML; the `agora` command line."""

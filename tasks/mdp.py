@@ -1,0 +1,306 @@
+"""The finite MDP: validated arrays, frozen on construction.
+
+An MDP is (S, A, P, R, γ) with ``P[s, a, s']`` the transition kernel and ``R[s, a]`` the
+expected reward. The kernel is stored either dense, shape (S, A, S), or as a scipy CSR matrix of
+shape (S·A, S) with rows ordered s-major (row ``s * A + a``), the layout of QuantEcon's
+``DiscreteDP``. Every solver in :mod:`verify` works on the (S·A, S) view, :attr:`FiniteMDP.kernel`.
+
+Validation happens here, once, at the public boundary: a bad array raises ``ValueError`` or
+``TypeError`` naming the argument, the offending index and what to do about it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["ROW_SUM_TOL", "FiniteMDP", "as_float_array"]
+
+#: Largest tolerated deviation of a transition row's sum from 1 (absolute).
+ROW_SUM_TOL = 1e-8
+
+Kernel: TypeAlias = NDArray[np.float64] | sp.csr_matrix | sp.csr_array
+
+
+def as_float_array(x: ArrayLike, name: str) -> NDArray[np.float64]:
+    """Convert ``x`` to float64 only when the conversion is lossless.
+
+    Integers are accepted when every value is exactly representable as float64 (|x| <= 2**53);
+    booleans, strings, complex numbers and objects that are not real numbers are refused.
+
+    Raises
+    ------
+    TypeError
+        When ``x`` holds values that are not real numbers, or integers too large to be exact.
+    """
+    arr = np.asarray(x)
+    kind = arr.dtype.kind
+    if kind == "f":
+        return np.ascontiguousarray(arr, dtype=np.float64)
+    if kind in "iu":
+        if arr.size and np.abs(arr.astype(object)).max() > 2**53:
+            raise TypeError(
+                f"{name} holds integers above 2**53 that float64 cannot represent exactly; "
+                "pass float64 values you have rounded yourself."
+            )
+        return arr.astype(np.float64)
+    if kind == "O":
+        flat = arr.ravel()
+        for i, v in enumerate(flat):
+            if isinstance(v, bool | np.bool_) or not isinstance(v, int | float | np.integer | np.floating):
+                idx = np.unravel_index(i, arr.shape) if arr.ndim else ()
+                raise TypeError(
+                    f"{name}{list(map(int, idx))} is {v!r} of type {type(v).__name__}; "
+                    "every entry must be a real number (int or float)."
+                )
+        return as_float_array(np.array(flat.tolist()).reshape(arr.shape), name)
+    raise TypeError(
+        f"{name} has dtype {arr.dtype}; pass real numbers (float64, or integers that convert "
+        "exactly). Booleans, complex numbers and strings are refused rather than coerced."
+    )
+
+
+def _check_finite(arr: NDArray[np.float64], name: str) -> None:
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name}{list(idx)} = {float(arr[idx])!r} is not finite; every entry must be a finite number.")
+
+
+@dataclass(frozen=True, eq=False)
+class FiniteMDP:
+    """A finite, discounted Markov decision process.
+
+    Parameters
+    ----------
+    P : array (S, A, S) or scipy CSR matrix (S·A, S)
+        Transition probabilities ``P[s, a, s']``; every row sums to 1 within ``ROW_SUM_TOL``.
+    R : array (S, A)
+        Expected immediate reward ``R[s, a]``.
+    gamma : float
+        Discount factor in [0, 1). γ = 1 is refused: an undiscounted problem has no contraction
+        and, with cycles, no finite value; model an episodic task with absorbing ``terminal``
+        states and γ < 1 (e.g. 0.99), and cut long episodes with ``time_limit``.
+    start : array (S,), optional
+        Start-state distribution. Default: uniform over the non-terminal states.
+    terminal : bool array (S,), optional
+        Absorbing states of zero value: each must have ``P[s, a, s] = 1`` and ``R[s, a] = 0``
+        for every action. Default: no terminal states.
+    time_limit : int, optional
+        Episode length after which a rollout is *truncated* (bootstrapped, not terminated).
+    name : str
+        A label for reports, e.g. the registry id.
+
+    Notes
+    -----
+    The (S·A, S) kernel view, :attr:`kernel`, is what the solvers use: ``Q = R + γ·K V``. A
+    semi-MDP of options reduces to the same core through its discounted kernel
+    ``M[s, o, s'] = E[γ^τ 1{s_τ = s'}]`` (DESIGN §3).
+    """
+
+    P: Kernel
+    R: NDArray[np.float64]
+    gamma: float
+    start: NDArray[np.float64] | None = None
+    terminal: NDArray[np.bool_] | None = None
+    time_limit: int | None = None
+    name: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        R = as_float_array(self.R, "R")
+        if R.ndim != 2:
+            raise ValueError(f"R must have shape (n_states, n_actions); got rank {R.ndim}, shape {R.shape}.")
+        S, A = R.shape
+        if S == 0 or A == 0:
+            raise ValueError(f"R has shape {R.shape}; an MDP needs at least one state and one action.")
+        _check_finite(R, "R")
+        P = self._validate_kernel(self.P, S, A)
+        gamma = self._validate_gamma(self.gamma)
+        terminal = self._validate_terminal(self.terminal, S)
+        start = self._validate_start(self.start, S, terminal)
+        self._validate_terminal_states(P, R, terminal, S, A)
+        if self.time_limit is not None:
+            if isinstance(self.time_limit, bool) or not isinstance(self.time_limit, int | np.integer):
+                raise TypeError(f"time_limit must be a positive int or None; got {self.time_limit!r}.")
+            if self.time_limit < 1:
+                raise ValueError(f"time_limit must be >= 1; got {self.time_limit}.")
+        R.setflags(write=False)
+        start.setflags(write=False)
+        terminal.setflags(write=False)
+        if isinstance(P, np.ndarray):
+            P.setflags(write=False)
+        else:
+            P.data.setflags(write=False)
+        object.__setattr__(self, "P", P)
+        object.__setattr__(self, "R", R)
+        object.__setattr__(self, "gamma", gamma)
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "terminal", terminal)
+        object.__setattr__(self, "time_limit", None if self.time_limit is None else int(self.time_limit))
+
+    # ------------------------------------------------------------------ validation
+    @staticmethod
+    def _validate_kernel(P: Any, S: int, A: int) -> Kernel:
+        if sp.issparse(P):
+            if P.ndim != 2 or P.shape != (S * A, S):
+                raise ValueError(
+                    f"sparse P has shape {P.shape}; it must be (n_states * n_actions, n_states) = "
+                    f"({S * A}, {S}) with rows ordered s-major (row s * n_actions + a), matching R {(S, A)}."
+                )
+            K = sp.csr_array(P, dtype=np.float64) if P.dtype.kind in "fiu" else None
+            if K is None:
+                raise TypeError(f"sparse P has dtype {P.dtype}; pass real numbers.")
+            K = K.copy()
+            K.sum_duplicates()
+            K.sort_indices()
+            _check_finite(K.data, "P.data (sparse)")
+            if K.data.size and K.data.min() < 0:
+                k = int(np.argmin(K.data))
+                row = int(np.searchsorted(K.indptr, k, side="right") - 1)
+                s, a = divmod(row, A)
+                raise ValueError(
+                    f"P[{s}, {a}, {int(K.indices[k])}] = {float(K.data[k])!r} is negative; "
+                    "probabilities must be >= 0."
+                )
+            sums = np.asarray(K.sum(axis=1)).ravel()
+        else:
+            K = as_float_array(P, "P")
+            if K.ndim != 3:
+                raise ValueError(
+                    f"P must have shape (n_states, n_actions, n_states) or be a CSR matrix of shape "
+                    f"(n_states * n_actions, n_states); got rank {K.ndim}, shape {K.shape}."
+                )
+            if K.shape != (S, A, S):
+                raise ValueError(
+                    f"P has shape {K.shape} but R has shape {(S, A)}; P must be (S, A, S) = {(S, A, S)}."
+                )
+            _check_finite(K, "P")
+            if (K < 0).any():
+                idx = tuple(int(i) for i in np.argwhere(K < 0)[0])
+                raise ValueError(f"P{list(idx)} = {float(K[idx])!r} is negative; probabilities must be >= 0.")
+            sums = K.sum(axis=2).ravel()
+        dev = np.abs(sums - 1.0)
+        worst = int(np.argmax(dev))
+        if dev[worst] > ROW_SUM_TOL:
+            s, a = divmod(worst, A)
+            raise ValueError(
+                f"P[{s}, {a}, :] sums to {float(sums[worst])!r}, not 1 (tolerance {ROW_SUM_TOL:g}; "
+                f"{int((dev > ROW_SUM_TOL).sum())} rows are off, this is the worst). "
+                "Normalise each row: P / P.sum(axis=-1, keepdims=True)."
+            )
+        return K
+
+    @staticmethod
+    def _validate_gamma(gamma: Any) -> float:
+        if isinstance(gamma, bool) or not isinstance(gamma, int | float | np.integer | np.floating):
+            raise TypeError(f"gamma must be a real number in [0, 1); got {gamma!r}.")
+        g = float(gamma)
+        if g == 1.0:
+            raise ValueError(
+                "gamma = 1 is refused: without discounting the Bellman operator is not a contraction "
+                "and a cycle can have infinite value. For an episodic task, make the goal an absorbing "
+                "`terminal` state, use gamma < 1 (the paper uses 0.99), and set `time_limit` to cut episodes."
+            )
+        if not (0.0 <= g < 1.0) or not np.isfinite(g):
+            raise ValueError(f"gamma must lie in [0, 1); got {g!r}.")
+        return g
+
+    @staticmethod
+    def _validate_terminal(terminal: Any, S: int) -> NDArray[np.bool_]:
+        if terminal is None:
+            return np.zeros(S, dtype=bool)
+        t = np.asarray(terminal)
+        if t.dtype != bool:
+            if t.dtype.kind in "iu" and np.isin(t, (0, 1)).all():
+                t = t.astype(bool)
+            else:
+                raise TypeError(
+                    f"terminal must be a boolean mask of length n_states = {S}; got dtype {t.dtype}. "
+                    "To mark states by index, build the mask: m = np.zeros(S, bool); m[idx] = True."
+                )
+        if t.shape != (S,):
+            raise ValueError(f"terminal has shape {t.shape}; it must be a boolean mask of shape ({S},).")
+        return t.copy()
+
+    @staticmethod
+    def _validate_start(start: Any, S: int, terminal: NDArray[np.bool_]) -> NDArray[np.float64]:
+        if start is None:
+            live = ~terminal
+            if not live.any():
+                raise ValueError("every state is terminal; an MDP needs a non-terminal state to start in.")
+            return live / live.sum()
+        d = as_float_array(start, "start")
+        if d.shape != (S,):
+            raise ValueError(f"start has shape {d.shape}; it must be a distribution of shape ({S},).")
+        _check_finite(d, "start")
+        if (d < 0).any():
+            i = int(np.argmax(d < 0))
+            raise ValueError(f"start[{i}] = {float(d[i])!r} is negative; start must be a probability distribution.")
+        if abs(d.sum() - 1.0) > ROW_SUM_TOL:
+            raise ValueError(
+                f"start sums to {float(d.sum())!r}, not 1 (tolerance {ROW_SUM_TOL:g}); "
+                "normalise it: start / start.sum()."
+            )
+        return d
+
+    @staticmethod
+    def _validate_terminal_states(
+        P: Kernel, R: NDArray[np.float64], terminal: NDArray[np.bool_], S: int, A: int
+    ) -> None:
+        for s in map(int, np.flatnonzero(terminal)):
+            if (R[s] != 0).any():
+                a = int(np.argmax(R[s] != 0))
+                raise ValueError(
+                    f"terminal state {s} has R[{s}, {a}] = {float(R[s, a])!r}; a terminal state has zero value, "
+                    "so every reward there must be 0. Put the reward on the transition into it."
+                )
+            for a in range(A):
+                stay = P[s, a, s] if isinstance(P, np.ndarray) else P[s * A + a, s]
+                if abs(float(stay) - 1.0) > ROW_SUM_TOL:
+                    raise ValueError(
+                        f"terminal state {s} is not absorbing: P[{s}, {a}, {s}] = {float(stay)!r}; "
+                        "a terminal state must return to itself with probability 1 under every action."
+                    )
+
+    # ------------------------------------------------------------------ views
+    @property
+    def n_states(self) -> int:
+        """Number of states S."""
+        return int(self.R.shape[0])
+
+    @property
+    def n_actions(self) -> int:
+        """Number of actions A."""
+        return int(self.R.shape[1])
+
+    @property
+    def is_sparse(self) -> bool:
+        """Whether the kernel is stored as a CSR matrix."""
+        return not isinstance(self.P, np.ndarray)
+
+    @property
+    def kernel(self) -> Kernel:
+        """The (S·A, S) transition matrix, row ``s * A + a``; a view, never a copy, when dense."""
+        if isinstance(self.P, np.ndarray):
+            return self.P.reshape(self.n_states * self.n_actions, self.n_states)
+        return self.P
+
+    @property
+    def dense_P(self) -> NDArray[np.float64]:
+        """``P[s, a, s']`` as a dense (S, A, S) array (materialised for sparse kernels)."""
+        if isinstance(self.P, np.ndarray):
+            return self.P
+        return np.asarray(self.P.toarray()).reshape(self.n_states, self.n_actions, self.n_states)
+
+    def __repr__(self) -> str:
+        kind = "sparse" if self.is_sparse else "dense"
+        label = f"{self.name!r}, " if self.name else ""
+        return (
+            f"FiniteMDP({label}S={self.n_states}, A={self.n_actions}, gamma={self.gamma}, {kind}, "
+            f"terminal={int(self.terminal.sum()) if self.terminal is not None else 0}, "
+            f"time_limit={self.time_limit})"
+        )
