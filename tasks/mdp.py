@@ -40,7 +40,7 @@ def as_float_array(x: ArrayLike, name: str) -> NDArray[np.float64]:
     arr = np.asarray(x)
     kind = arr.dtype.kind
     if kind == "f":
-        return np.ascontiguousarray(arr, dtype=np.float64)
+        return np.array(arr, dtype=np.float64, order="C", copy=True)
     if kind in "iu":
         if arr.size and np.abs(arr.astype(object)).max() > 2**53:
             raise TypeError(
@@ -251,20 +251,31 @@ class FiniteMDP:
     def _validate_terminal_states(
         P: Kernel, R: NDArray[np.float64], terminal: NDArray[np.bool_], S: int, A: int
     ) -> None:
-        for s in map(int, np.flatnonzero(terminal)):
-            if (R[s] != 0).any():
-                a = int(np.argmax(R[s] != 0))
-                raise ValueError(
-                    f"terminal state {s} has R[{s}, {a}] = {float(R[s, a])!r}; a terminal state has zero value, "
-                    "so every reward there must be 0. Put the reward on the transition into it."
-                )
-            for a in range(A):
-                stay = P[s, a, s] if isinstance(P, np.ndarray) else P[s * A + a, s]
-                if abs(float(stay) - 1.0) > ROW_SUM_TOL:
-                    raise ValueError(
-                        f"terminal state {s} is not absorbing: P[{s}, {a}, {s}] = {float(stay)!r}; "
-                        "a terminal state must return to itself with probability 1 under every action."
-                    )
+        term = np.flatnonzero(terminal)
+        if term.size == 0:
+            return
+        bad_r = R[term] != 0
+        if bad_r.any():
+            i, a = (int(x) for x in np.argwhere(bad_r)[0])
+            s = int(term[i])
+            raise ValueError(
+                f"terminal state {s} has R[{s}, {a}] = {float(R[s, a])!r}; a terminal state has zero value, "
+                "so every reward there must be 0. Put the reward on the transition into it."
+            )
+        rows = (term[:, None] * A + np.arange(A)).ravel()
+        cols = np.repeat(term, A)
+        if isinstance(P, np.ndarray):
+            stay = P.reshape(S * A, S)[rows, cols]
+        else:
+            stay = np.asarray(P[rows, cols]).ravel()
+        off = np.abs(stay - 1.0) > ROW_SUM_TOL
+        if off.any():
+            k = int(np.argmax(off))
+            s, a = int(cols[k]), int(rows[k] % A)
+            raise ValueError(
+                f"terminal state {s} is not absorbing: P[{s}, {a}, {s}] = {float(stay[k])!r}; "
+                "a terminal state must return to itself with probability 1 under every action."
+            )
 
     # ------------------------------------------------------------------ views
     @property

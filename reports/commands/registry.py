@@ -1,15 +1,19 @@
-"""`agora mechanisms`: list the registered auction mechanisms."""
+"""`agora mechanisms` and `agora tasks`: list the registered auction mechanisms and tasks."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
 
 def register(sub: Any) -> None:
-    """Add the `mechanisms` subcommand."""
+    """Add the `mechanisms` and `tasks` subcommands."""
     p = sub.add_parser("mechanisms", help="list the built-in auction mechanisms")
     p.set_defaults(func=run_mechanisms)
+    t = sub.add_parser("tasks", help="list the registered tasks (id, S, A, gamma, time limit)")
+    t.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    t.set_defaults(func=run_tasks)
 
 
 def run_mechanisms(args: argparse.Namespace) -> int:
@@ -20,4 +24,32 @@ def run_mechanisms(args: argparse.Namespace) -> int:
     for name, mech in MECHANISMS.items():
         alias = f" (alias of {mech.name})" if mech.name != name else ""
         print(f"{name:<{width}}  {mech.paper_name}{alias}: {mech.doc}")
+    return 0
+
+
+def run_tasks(args: argparse.Namespace) -> int:
+    """Print every registered task: id, S, A, gamma, time limit and a one-line description."""
+    from tasks import TASKS
+
+    rows: list[dict[str, Any]] = []
+    for task_id, spec in TASKS.items():
+        mdp = spec.make()
+        rows.append(
+            {
+                "id": task_id,
+                "S": mdp.n_states,
+                "A": mdp.n_actions,
+                "gamma": mdp.gamma,
+                "time_limit": mdp.time_limit,
+                "description": spec.description,
+            }
+        )
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max(len(r["id"]) for r in rows)
+    print(f"{'id':<{width}}  {'S':>5}  {'A':>3}  {'gamma':>5}  {'limit':>5}  description")
+    for r in rows:
+        limit = "-" if r["time_limit"] is None else str(r["time_limit"])
+        print(f"{r['id']:<{width}}  {r['S']:>5}  {r['A']:>3}  {r['gamma']:>5g}  {limit:>5}  {r['description']}")
     return 0

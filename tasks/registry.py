@@ -1,0 +1,124 @@
+"""The task registry, bsuite style: each builder with its SETTINGS; ids ``"family/i"``.
+
+Everything is derived from :data:`SETTINGS`, one place: ``TASKS["chain/0"]`` is the first setting
+of the chain family, and the first setting of every family is its quick case (the one CI runs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from tasks.builders import bandit, chain, duality, gridworld
+from tasks.generate import random_mdp
+from tasks.importers import frozen_lake, taxi
+from tasks.mdp import FiniteMDP
+
+__all__ = ["SETTINGS", "TASKS", "TaskSpec", "UnknownTaskError", "make"]
+
+#: A 4x4 room with one inner wall; the goal pays 1.
+GRID_4X4 = ("S...", ".##.", "...#", "#..G")
+#: Two 5x5-ish rooms joined by a door; the base of the options tasks.
+GRID_TWO_ROOMS = ("S.#..", "..#..", ".....", "..#..", "..#.G")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One registered task: ``builder(**kwargs)`` with a one-line description."""
+
+    id: str
+    builder: Callable[..., FiniteMDP]
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def make(self) -> FiniteMDP:
+        """Build the MDP, named after the task id."""
+        return dataclasses.replace(self.builder(**self.kwargs), name=self.id)
+
+
+#: family -> (builder, ((kwargs, description), ...)); the first setting is the quick case.
+SETTINGS: Mapping[str, tuple[Callable[..., FiniteMDP], tuple[tuple[dict[str, Any], str], ...]]] = MappingProxyType(
+    {
+        "bandit": (
+            bandit,
+            (
+                ({"k": 4}, "one state, 4 arms paying 0.2, 0.4, 0.6, 0.8 (the paper's bandit)"),
+                ({"k": 10}, "one state, 10 arms paying 1/11 .. 10/11"),
+            ),
+        ),
+        "chain": (
+            chain,
+            (
+                ({"n": 6}, "6-state chain, 0.8 on reaching the terminal right end (the paper's chain)"),
+                ({"n": 10, "time_limit": 40}, "10-state chain, 0.8 at the right end"),
+                ({"n": 20, "time_limit": 80}, "20-state chain, 0.8 at the right end"),
+            ),
+        ),
+        "duality": (
+            duality,
+            (({}, "alternate 0 <-> 1 and avoid the absorbing -1 state (the paper's duality task)"),),
+        ),
+        "gridworld": (
+            gridworld,
+            (
+                ({"layout": GRID_4X4, "time_limit": 50}, "4x4 grid, deterministic moves, goal pays 1"),
+                (
+                    {"layout": GRID_TWO_ROOMS, "slip": 0.2, "step_reward": -0.01, "time_limit": 100},
+                    "two rooms joined by a gap, slip 0.2, step -0.01, goal pays 1",
+                ),
+            ),
+        ),
+        "frozenlake": (
+            frozen_lake,
+            (
+                ({"map_name": "4x4"}, "gymnasium FrozenLake-v1 4x4, slippery"),
+                ({"map_name": "8x8"}, "gymnasium FrozenLake-v1 8x8, slippery"),
+            ),
+        ),
+        "taxi": (taxi, (({}, "gymnasium Taxi-v3: 500 states plus the terminal, 6 actions"),)),
+        "random": (
+            random_mdp,
+            (
+                ({"n_states": 10, "n_actions": 3, "seed": 0}, "dense random MDP, 10 states x 3 actions, seed 0"),
+                (
+                    {"n_states": 1000, "n_actions": 4, "successors": 8, "sparse": True, "seed": 0},
+                    "sparse random MDP, 1000 states x 4 actions, 8 successors, seed 0",
+                ),
+            ),
+        ),
+    }
+)
+
+#: Every registered task by id, e.g. ``TASKS["chain/0"]``.
+TASKS: dict[str, TaskSpec] = {
+    f"{family}/{i}": TaskSpec(f"{family}/{i}", builder, kwargs, description)
+    for family, (builder, settings) in SETTINGS.items()
+    for i, (kwargs, description) in enumerate(settings)
+}
+
+
+class UnknownTaskError(KeyError, ValueError):
+    """An id that is not in :data:`TASKS`; the message lists the valid ids."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def make(task_id: str) -> FiniteMDP:
+    """Build the registered task ``task_id`` (e.g. ``"chain/0"``); ``mdp.name == task_id``.
+
+    Raises
+    ------
+    UnknownTaskError
+        (a ``KeyError`` and a ``ValueError``) for an unknown id, listing close matches and every valid id.
+    """
+    spec = TASKS.get(task_id) if isinstance(task_id, str) else None
+    if spec is None:
+        close = difflib.get_close_matches(str(task_id), TASKS, n=3)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise UnknownTaskError(f"unknown task {task_id!r}.{hint} Valid ids: {', '.join(TASKS)}.")
+    return spec.make()
