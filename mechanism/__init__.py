@@ -1,5 +1,8 @@
 """Auctions as pure functions, societies of bidders, and the vectorised society simulator."""
 
+from mechanism.bidders import BetaBids, BidSource, GaussianBids, TableBids, as_bid_source
+from mechanism.ledger import credit_gap, cumulative_discounts, ledger
+from mechanism.rollout import Trajectories, rollout
 from mechanism.rules import (
     BUILTINS,
     MECHANISMS,
@@ -11,14 +14,26 @@ from mechanism.rules import (
     second_price,
     zero_price,
 )
+from mechanism.society import Society
 
 __all__ = [
     "BUILTINS",
     "MECHANISMS",
+    "BetaBids",
+    "BidSource",
+    "GaussianBids",
     "Mechanism",
+    "Society",
+    "TableBids",
+    "Trajectories",
+    "as_bid_source",
+    "credit_gap",
+    "cumulative_discounts",
     "first_price",
     "highest_bid",
     "highest_bidder",
+    "ledger",
+    "rollout",
     "second_highest_bid",
     "second_price",
     "zero_price",

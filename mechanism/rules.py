@@ -49,12 +49,30 @@ LookaheadFn = Callable[[FloatArray], FloatArray]
 AllocateFn = Callable[[FloatArray], IntArray]
 
 
+def _first_true(mask: NDArray[np.bool_]) -> IntArray:
+    """Index of the first True along the last axis (every row holds one).
+
+    ``M − max_j(mask_j·(M − j))`` uses only elementwise products and a max, which stay fast when
+    the bidder axis is the slow one in memory (the layout :func:`mechanism.rollout` keeps).
+    """
+    M = mask.shape[-1]
+    return M - (mask * np.arange(M, 0, -1, dtype=np.intp)).max(axis=-1)
+
+
+def _check_bids(bids: FloatArray) -> FloatArray:
+    bids = np.asarray(bids, dtype=np.float64)
+    if bids.ndim == 0 or bids.shape[-1] == 0:
+        raise ValueError(f"bids must have shape (..., M) with M >= 1 bidders; got shape {bids.shape}.")
+    return bids
+
+
 def highest_bidder(bids: FloatArray, rng: np.random.Generator | None = None) -> IntArray:
     """Winner of each auction: the highest bid; ties to the lowest index, or uniformly at random.
 
     Parameters
     ----------
     bids : array (..., M)
+        Bids; NaN is refused.
     rng : numpy.random.Generator, optional
         When given, a tie among the highest bids is broken uniformly at random.
 
@@ -62,13 +80,16 @@ def highest_bidder(bids: FloatArray, rng: np.random.Generator | None = None) -> 
     -------
     winner : int array (...)
     """
-    bids = np.asarray(bids, dtype=np.float64)
-    if rng is None:
-        return np.argmax(bids, axis=-1)
-    top = bids == bids.max(axis=-1, keepdims=True)
-    # Random keys on the tied entries only; argmax picks one of them uniformly.
-    keys = np.where(top, rng.random(bids.shape), -1.0)
-    return np.argmax(keys, axis=-1)
+    bids = _check_bids(bids)
+    top = bids.max(axis=-1, keepdims=True)
+    if np.isnan(top).any():
+        raise ValueError("bids contain NaN; every bid must be a number (check the bid source).")
+    tied = bids == top
+    if rng is not None:
+        # Random keys on the tied entries only; the largest key is uniform among them.
+        keys = np.where(tied, rng.random(bids.shape), -1.0)
+        tied = keys == keys.max(axis=-1, keepdims=True)
+    return _first_true(tied)
 
 
 def highest_bid(bids: FloatArray) -> FloatArray:
@@ -78,21 +99,28 @@ def highest_bid(bids: FloatArray) -> FloatArray:
 
 def second_highest_bid(bids: FloatArray) -> FloatArray:
     """b⁽²⁾: the second-highest bid (a tied twin counts), shape (...); 0 when M = 1 by convention."""
-    bids = np.asarray(bids, dtype=np.float64)
+    bids = _check_bids(bids)
     if bids.shape[-1] < 2:
         return np.zeros(bids.shape[:-1])
-    return np.partition(bids, -2, axis=-1)[..., -2]
+    top = bids.max(axis=-1, keepdims=True)
+    tied = bids == top
+    rest = np.where(tied, -np.inf, bids).max(axis=-1)
+    return np.where(tied.sum(axis=-1) >= 2, top[..., 0], rest)
 
 
 def _others_best(bids: FloatArray, winner: IntArray) -> FloatArray:
-    """max_{j ≠ winner} b_j: the highest bid of everyone but the winner; 0 when M = 1."""
-    bids = np.asarray(bids, dtype=np.float64)
+    """max_{j ≠ winner} b_j: the highest bid of everyone but the winner; 0 when M = 1.
+
+    If the winner holds the top bid, everyone else's best is b⁽²⁾ (a tied twin counts);
+    otherwise it is b⁽¹⁾.
+    """
+    bids = _check_bids(bids)
     if bids.shape[-1] < 2:
         return np.zeros(bids.shape[:-1])
-    w = np.asarray(winner)[..., None]
-    masked = bids.copy()
-    np.put_along_axis(masked, w, -np.inf, axis=-1)
-    return masked.max(axis=-1)
+    w = np.asarray(winner)
+    own = np.take_along_axis(bids, w[..., None], axis=-1)[..., 0]
+    top = bids.max(axis=-1)
+    return np.where(own == top, second_highest_bid(bids), top)
 
 
 def second_price(bids: FloatArray, winner: IntArray) -> FloatArray:

@@ -1,0 +1,84 @@
+"""A society: N primitives, each played by ``clones`` bidders that share its parameters.
+
+Bidder m plays primitive ``m % n_primitives`` (DESIGN §1; Chang et al. 2020, §5 "cloning"), so
+the first N bidders are the originals and every further block of N is one set of clones:
+
+=========  ============================  =====================================
+clones     bidders M                     what it models
+=========  ============================  =====================================
+1          N                             the *solitary* society
+2          2N                            the *cloned* society: every primitive has a twin
+k          kN                            redundancy k (the authors' ``redundancy``)
+=========  ============================  =====================================
+
+Clones share a bid table or a bid distribution but draw their own noise (see
+:mod:`mechanism.bidders`); a clone is a separate bidder in the auction, so when twins bid the
+same, the second price equals the first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Society"]
+
+
+def _positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be a positive int; got {value!r} of type {type(value).__name__}.")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1; got {value}. A society needs at least one primitive and one copy.")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Society:
+    """N primitives, each played by ``clones`` bidders; M = N·clones bidders in every auction.
+
+    Parameters
+    ----------
+    n_primitives : int
+        N >= 1, the number of primitives (for literal actions: the number of actions).
+    clones : int
+        Copies of each primitive, >= 1; 1 is the solitary society, 2 (the default) the cloned one.
+
+    Examples
+    --------
+    >>> s = Society(3, clones=2)
+    >>> s.n_bidders, s.primitive_of.tolist()
+    (6, [0, 1, 2, 0, 1, 2])
+    """
+
+    n_primitives: int
+    clones: int = 2
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n_primitives", _positive_int(self.n_primitives, "n_primitives"))
+        object.__setattr__(self, "clones", _positive_int(self.clones, "clones"))
+
+    @property
+    def n_bidders(self) -> int:
+        """M = n_primitives·clones, the number of bidders in every auction."""
+        return self.n_primitives * self.clones
+
+    @property
+    def primitive_of(self) -> NDArray[np.intp]:
+        """Which primitive each bidder plays, int array (M,): ``m % n_primitives`` (read-only)."""
+        p = np.arange(self.n_bidders, dtype=np.intp) % self.n_primitives
+        p.setflags(write=False)
+        return p
+
+    @property
+    def clone_of(self) -> NDArray[np.intp]:
+        """Which copy each bidder is, int array (M,): ``m // n_primitives`` (0 for the originals)."""
+        c = np.arange(self.n_bidders, dtype=np.intp) // self.n_primitives
+        c.setflags(write=False)
+        return c
+
+    @property
+    def solitary(self) -> bool:
+        """Whether every primitive bids alone (``clones == 1``)."""
+        return self.clones == 1

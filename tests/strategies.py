@@ -1,0 +1,36 @@
+"""Hypothesis strategies for the test suite, valid by construction (draw, then normalise; no ``.filter``).
+
+The MDP, bid-profile and valuation strategies live in :mod:`verify.strategies` (the claim checker
+searches the same space; ``verify`` cannot import ``tests``) and are re-exported here, with the
+strategies only tests need: societies and the built-in mechanisms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from mechanism import BUILTINS, MECHANISMS, Mechanism, Society
+from verify.strategies import BID_GRID, REWARD_GRID, bid_profiles, finite_mdps, valuations
+
+__all__ = [
+    "BID_GRID",
+    "REWARD_GRID",
+    "bid_profiles",
+    "finite_mdps",
+    "mechanisms",
+    "societies",
+    "valuations",
+]
+
+
+@st.composite
+def societies(draw: Any, max_primitives: int = 4, clones: tuple[int, ...] = (1, 2)) -> Society:
+    """A :class:`mechanism.Society` with 1..max_primitives primitives and a clone setting from ``clones``."""
+    return Society(draw(st.integers(1, max_primitives)), clones=draw(st.sampled_from(clones)))
+
+
+def mechanisms() -> st.SearchStrategy[Mechanism]:
+    """One of the built-in mechanisms (:data:`mechanism.BUILTINS`)."""
+    return st.sampled_from([MECHANISMS[name] for name in BUILTINS])
