@@ -14,15 +14,20 @@ limit as termination).
 
 All episodes advance together: one Python iteration per time step, numpy over episodes and
 bidders. The next state is drawn by inverse transform from the row's cumulative transition
-probabilities with one uniform per episode: the kernel, dense or CSR, is compressed once into
-its non-zero support per (s, a) row, and a vectorised binary search over each row's
-``indptr`` slice finds the first cumulative value above the uniform. Dense and sparse forms of
-the same kernel therefore give the same trajectories for the same seed, bit for bit.
+probabilities with one uniform per episode: the kernel, dense or CSR, is compressed once per MDP
+into its non-zero support per (s, a) row, and a guide table (a few vectorised steps instead of a
+binary search over the row) finds the first cumulative value above the uniform. Dense and sparse
+forms of the same kernel therefore give the same trajectories for the same seed, bit for bit.
+
+Per step the work is a handful of numpy passes over (M, E) bids and (E,) episodes; with Beta bids
+from the default quantile sampler (:class:`mechanism.BetaBids`) drawing the bids is about half
+of it. Measured figures: ``tests/benchmarks/test_bench_rollout.py``.
 """
 
 from __future__ import annotations
 
 import itertools
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,27 +149,53 @@ class Trajectories:
 # ---------------------------------------------------------------------------- transitions
 @dataclass(frozen=True)
 class _Sampler:
-    """Per (s, a) row: the successors with positive probability and their cumulative sums.
+    """Inverse-transform sampling of s' ~ P(· | row) with a guide table (Chen & Asau 1974).
 
-    ``cum[indptr[r]:indptr[r+1]]`` is increasing; its last entry is set to +inf so that a uniform
-    that rounding leaves above the row's sum (1 − ε) still lands on the last successor.
+    Per (s, a) row r: the successors with positive probability and their cumulative sums
+    ``cum[indptr[r]:indptr[r+1]]``, non-decreasing, the last set to +inf so that a uniform that
+    rounding leaves above the row's sum (1 − ε) still lands on the last successor. The sample for
+    u ∈ [0, 1) is the first position k of the row with ``cum[k] > u``.
+
+    The guide splits [0, 1) into G_r = 2^g ≥ 4·width cells (≥ width for very large kernels);
+    ``guide[start[r] + j]`` is the first k with cum[k] > j/G_r, where every u of cell
+    j = ⌊u·G_r⌋ starts its search (G_r·u and j/G_r are exact in floating point, so the answer is
+    the same as a binary search over the whole row, bit for bit). The answer lies at most
+    ``span`` positions further; a cell rarely holds more than a few cumulative sums, so ``span``
+    forward steps ``k += cum[k] <= u`` finish the search (or a binary search between consecutive
+    guide entries, when a row crowds many tiny probabilities into one cell and that is cheaper).
     """
 
-    indptr: IntArray
-    successors: IntArray
     cum: FloatArray
-    depth: int
+    successors: IntArray
+    cells: FloatArray  # G_r per row
+    start: IntArray  # where row r's G_r + 1 guide entries start
+    guide: IntArray
+    span: int
 
     def __call__(self, rows: IntArray, u: FloatArray) -> IntArray:
         """The first position k in each row's slice with cum[k] > u: s' ~ P(· | row)."""
-        lo = self.indptr[rows]
-        hi = self.indptr[rows + 1] - 1  # the last entry is +inf, so the answer lies in [lo, hi]
-        for _ in range(self.depth):
-            mid = (lo + hi) >> 1
-            right = self.cum[mid] <= u
-            lo = np.where(right, mid + 1, lo)
-            hi = np.where(right, hi, mid)
-        return self.successors[lo]
+        j = np.take(self.cells, rows)
+        j *= u
+        cell = j.astype(np.intp)  # ⌊G_r·u⌋, exact
+        cell += np.take(self.start, rows)
+        k = np.take(self.guide, cell)
+        depth = _depth(self.span)
+        if self.span <= 2 * depth:
+            for _ in range(self.span):
+                k += self.cum[k] <= u
+        else:
+            hi = np.take(self.guide, cell + 1)
+            for _ in range(depth):
+                mid = (k + hi) >> 1
+                right = self.cum[mid] <= u
+                k = np.where(right, mid + 1, k)
+                hi = np.where(right, hi, mid)
+        return np.take(self.successors, k)
+
+
+def _depth(span: int) -> int:
+    """Bisection steps that shrink an interval of ``span + 1`` candidates to one."""
+    return int(span).bit_length()
 
 
 def _row_cumsum(indptr: IntArray, data: FloatArray) -> FloatArray:
@@ -175,7 +206,23 @@ def _row_cumsum(indptr: IntArray, data: FloatArray) -> FloatArray:
     return cum
 
 
+#: Kernels with at most this many non-zeros get G_r >= 4·width guide cells per row (a span of a few
+#: steps); larger ones G_r >= width, so that the guide stays within 2 entries per non-zero.
+_GUIDE_SPREAD_UP_TO = 2**22
+
+#: One sampler per MDP, built on first use and kept while the MDP lives (a FiniteMDP is immutable).
+_SAMPLERS: weakref.WeakKeyDictionary[FiniteMDP, _Sampler] = weakref.WeakKeyDictionary()
+
+
 def _sampler(mdp: FiniteMDP) -> _Sampler:
+    """The transition sampler of ``mdp`` (cached)."""
+    cached = _SAMPLERS.get(mdp)
+    if cached is None:
+        cached = _SAMPLERS[mdp] = _build_sampler(mdp)
+    return cached
+
+
+def _build_sampler(mdp: FiniteMDP) -> _Sampler:
     K = sp.csr_array(mdp.kernel, copy=True)
     K.eliminate_zeros()
     K.sort_indices()
@@ -188,9 +235,26 @@ def _sampler(mdp: FiniteMDP) -> _Sampler:
         dense = mdp.kernel
         cum = np.cumsum(dense, axis=1)[dense > 0]
     cum[indptr[1:] - 1] = np.inf
-    width = int(np.diff(indptr).max())
-    depth = int(np.ceil(np.log2(width))) if width > 1 else 0
-    return _Sampler(indptr, np.asarray(K.indices, dtype=np.intp), cum, depth)
+
+    # The guide: row r owns entries start[r] .. start[r] + G_r. Entry j < G_r is indptr[r] plus the
+    # number of the row's sums with cum[k] <= j/G_r, i.e. with ⌈G_r·cum[k]⌉ <= j; entry G_r is the
+    # row's last position (its +inf). Built as one cumulative sum of its increments.
+    width = np.diff(indptr)
+    spread = 4 if cum.size <= _GUIDE_SPREAD_UP_TO else 1
+    cells = np.left_shift(1, np.ceil(np.log2(spread * width)).astype(np.intp))
+    start = np.concatenate([[0], np.cumsum(cells + 1)[:-1]])
+    last = start + cells
+    first = np.ceil(cum * np.repeat(cells, width))  # the first cell each sum counts in (+inf: none)
+    counted = first < np.repeat(cells, width)
+    at = np.repeat(start, width)[counted] + first[counted].astype(np.intp)
+    increments = np.bincount(at, minlength=int(last[-1]) + 1)
+    increments[start[1:]] += 1  # from the previous row's last position to this row's start
+    increments[last] = width - 1 - np.add.reduceat(counted, indptr[:-1])
+    guide = np.cumsum(increments)
+    steps = np.diff(guide)
+    steps[last[:-1]] = 0  # from a row's last entry to the next row's first: not a cell
+    span = int(steps.max()) if steps.size else 0
+    return _Sampler(cum, np.asarray(K.indices, dtype=np.intp), cells.astype(np.float64), start, guide, span)
 
 
 # ---------------------------------------------------------------------------- validation
@@ -329,7 +393,7 @@ def rollout(
         bids[t + 1].T[...] = _draw(source, s_tp1, rng, M)
         ends = terminal[s_tp1]
         credits[t] = mech.credit(bids[t + 1].T)
-        credits[t][ends] = 0.0
+        np.copyto(credits[t], 0.0, where=ends)
         np.logical_and(alive, ends, out=terminated[t])
         alive &= ~ends
         if not alive.any():
@@ -349,13 +413,13 @@ def rollout(
     discounts = np.where(mask_t, mdp.gamma, 0.0)
     taus = mask_t.astype(np.intp)
     winners_t = winners[:n_steps]
-    primitives_t = primitive_of[winners_t]
-    winners_t[off] = -1
-    primitives_t[off] = -1
+    primitives_t = np.take(primitive_of, winners_t)
+    np.copyto(winners_t, -1, where=off)
+    np.copyto(primitives_t, -1, where=off)
     states_t = states[:n_steps]
     np.copyto(states_t, final_states[None, :], where=off)
     for x in (rewards, prices, credits):
-        x[:n_steps][off] = 0.0
+        np.copyto(x[:n_steps], 0.0, where=off)
     bids_t = bids[:n_steps]
     np.copyto(bids_t, 0.0, where=off[:, None, :])
     revenues = rewards[:n_steps] + discounts * credits[:n_steps]

@@ -53,10 +53,12 @@ def _first_true(mask: NDArray[np.bool_]) -> IntArray:
     """Index of the first True along the last axis (every row holds one).
 
     ``M − max_j(mask_j·(M − j))`` uses only elementwise products and a max, which stay fast when
-    the bidder axis is the slow one in memory (the layout :func:`mechanism.rollout` keeps).
+    the bidder axis is the slow one in memory (the layout :func:`mechanism.rollout` keeps); the
+    weights use the narrowest unsigned type that holds M (one byte up to 255 bidders).
     """
     M = mask.shape[-1]
-    return M - (mask * np.arange(M, 0, -1, dtype=np.intp)).max(axis=-1)
+    weights = np.arange(M, 0, -1, dtype=np.min_scalar_type(M))
+    return M - (mask * weights).max(axis=-1).astype(np.intp)
 
 
 def _check_bids(bids: FloatArray) -> FloatArray:
@@ -97,15 +99,31 @@ def highest_bid(bids: FloatArray) -> FloatArray:
     return np.max(bids, axis=-1)
 
 
+def _top_two(bids: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """(b⁽¹⁾, b⁽²⁾) of bids (..., M) with M >= 2, in one pass over the bidders.
+
+    Bidder by bidder: b⁽²⁾ ← max(b⁽²⁾, min(b⁽¹⁾, bⱼ)), then b⁽¹⁾ ← max(b⁽¹⁾, bⱼ); a bid equal to
+    the current top lifts b⁽²⁾ to it, so a tied twin counts. 3(M − 1) elementwise operations on
+    arrays of shape (...), contiguous in the layout :func:`mechanism.rollout` keeps; a NaN bid
+    makes both NaN.
+    """
+    first = bids[..., 0].copy()
+    second = np.full(first.shape, -np.inf)
+    low = np.empty_like(first)
+    for j in range(1, bids.shape[-1]):
+        b_j = bids[..., j]
+        np.minimum(first, b_j, out=low)
+        np.maximum(second, low, out=second)
+        np.maximum(first, b_j, out=first)
+    return first, second
+
+
 def second_highest_bid(bids: FloatArray) -> FloatArray:
     """b⁽²⁾: the second-highest bid (a tied twin counts), shape (...); 0 when M = 1 by convention."""
     bids = _check_bids(bids)
     if bids.shape[-1] < 2:
         return np.zeros(bids.shape[:-1])
-    top = bids.max(axis=-1, keepdims=True)
-    tied = bids == top
-    rest = np.where(tied, -np.inf, bids).max(axis=-1)
-    return np.where(tied.sum(axis=-1) >= 2, top[..., 0], rest)
+    return _top_two(bids)[1]
 
 
 def _others_best(bids: FloatArray, winner: IntArray) -> FloatArray:
@@ -119,8 +137,8 @@ def _others_best(bids: FloatArray, winner: IntArray) -> FloatArray:
         return np.zeros(bids.shape[:-1])
     w = np.asarray(winner)
     own = np.take_along_axis(bids, w[..., None], axis=-1)[..., 0]
-    top = bids.max(axis=-1)
-    return np.where(own == top, second_highest_bid(bids), top)
+    top, second = _top_two(bids)
+    return np.where(own == top, second, top)
 
 
 def second_price(bids: FloatArray, winner: IntArray) -> FloatArray:

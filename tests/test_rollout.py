@@ -3,13 +3,18 @@ transition frequencies, dense = sparse, and the step record against the rules.""
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 import tasks
 from mechanism import MECHANISMS, BetaBids, GaussianBids, Society, Trajectories, rollout, second_highest_bid
+from mechanism.rollout import _sampler
 from tasks import FiniteMDP
+
+rollout_module = importlib.import_module("mechanism.rollout")  # the attribute `mechanism.rollout` is the function
 
 FIELDS = (
     "states", "bids", "winners", "primitives", "rewards", "taus", "discounts", "prices", "credits",
@@ -174,3 +179,68 @@ def test_left_walkers_never_terminate() -> None:
     assert traj.horizon == 20
     assert traj.truncated[:, -1].all()
     assert np.all(traj.states == 0)
+
+
+def _first_above(mdp: FiniteMDP, rows: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Reference inverse transform, one row at a time: the first successor whose running sum of the
+    dense row exceeds u (zero-probability successors skipped; the last positive one takes the rest)."""
+    P = mdp.dense_P.reshape(mdp.n_states * mdp.n_actions, mdp.n_states)
+    out = np.empty(rows.size, dtype=np.intp)
+    for i, (r, x) in enumerate(zip(rows, u, strict=True)):
+        positive = np.flatnonzero(P[r] > 0)
+        cum = np.cumsum(P[r])[positive]
+        cum[-1] = np.inf
+        out[i] = positive[np.searchsorted(cum, x, side="right")]
+    return out
+
+
+def _crowded() -> FiniteMDP:
+    """Rows with 200 probabilities of 1e-6 packed into one guide cell: the guide falls back to bisection."""
+    p = np.r_[0.3, np.full(200, 1e-6), 0.7 - 200e-6]
+    return FiniteMDP(np.tile(p, (p.size, 1, 1)).reshape(p.size, 1, p.size), np.zeros((p.size, 1)), 0.9)
+
+
+@pytest.mark.parametrize(
+    "mdp",
+    [
+        tasks.random_mdp(40, 3, seed=0),
+        tasks.random_mdp(30, 2, seed=1, successors=5, terminal_fraction=0.2),
+        tasks.random_mdp(30, 2, seed=2, successors=4, sparse=True),
+        CHAIN,
+        _crowded(),
+    ],
+    ids=["dense", "successors", "sparse", "chain", "crowded"],
+)
+def test_guide_table_sampler_is_an_exact_inverse_transform(mdp: FiniteMDP) -> None:
+    """The guide-table search returns the same successor as a plain search of each row, bit for bit,
+    including at the guide's cell edges j/G and next to the row's own cumulative sums."""
+    step = _sampler(mdp)
+    rng = np.random.default_rng(0)
+    n_rows = mdp.n_states * mdp.n_actions
+    rows = rng.integers(0, n_rows, 3_000)
+    u = rng.random(3_000)
+    u[:500] = rng.integers(0, 1024, 500) / 1024  # exact cell edges (G_r is a power of two <= 1024 here)
+    near = step.cum[np.isfinite(step.cum)]
+    if near.size:  # right at, and one ulp below, cumulative sums of the rows
+        pick = rng.integers(0, near.size, 500)
+        u[500:1000] = near[pick]
+        u[1000:1500] = np.nextafter(near[pick], 0.0)
+    u = np.minimum(u, np.nextafter(1.0, 0.0))
+    assert np.array_equal(step(rows, u), _first_above(mdp, rows, u))
+    assert _sampler(mdp) is step  # built once per MDP
+
+
+def test_guide_of_a_large_kernel_has_one_cell_per_successor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the size limit the guide has G_r >= width cells (span larger); same successors."""
+    mdp = tasks.random_mdp(40, 3, seed=0)
+    monkeypatch.setattr(rollout_module, "_GUIDE_SPREAD_UP_TO", 0)
+    step = rollout_module._build_sampler(mdp)
+    assert step.cells.max() == 64  # width 40 -> 64 cells instead of 256
+    rng = np.random.default_rng(1)
+    rows, u = rng.integers(0, 120, 3_000), rng.random(3_000)
+    assert np.array_equal(step(rows, u), _first_above(mdp, rows, u))
+
+
+def test_crowded_rows_use_bisection() -> None:
+    step = _sampler(_crowded())
+    assert step.span > 2 * step.span.bit_length()  # the bisection branch is the one taken above

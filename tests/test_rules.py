@@ -160,3 +160,16 @@ def test_rules_match_sorting(bids: np.ndarray, transposed: bool) -> None:
         others = np.delete(bids, j, axis=1)
         expect = others.max(axis=1) if others.shape[1] else np.zeros(bids.shape[0])
         assert np.array_equal(second_price(bids, np.full(bids.shape[0], j)), expect)
+
+
+@pytest.mark.parametrize("M", [255, 256, 300])
+def test_many_bidders(M: int) -> None:
+    """Past 255 bidders the winner's weights need two bytes; 3-D bids, ties at the top and below."""
+    bids = np.random.default_rng(M).random((2, 3, M))
+    bids[..., [M - 40, M - 2]] = 2.0  # tied top: the lower index wins, the second price is the twin's
+    bids[..., 7] = 1.5
+    assert np.array_equal(highest_bidder(bids), np.full((2, 3), M - 40))
+    assert np.array_equal(second_highest_bid(bids), np.full((2, 3), 2.0))
+    bids[..., M - 2] = 0.0
+    assert np.array_equal(second_highest_bid(bids), np.full((2, 3), 1.5))
+    assert np.array_equal(second_price(bids, np.full((2, 3), M - 40)), np.full((2, 3), 1.5))
