@@ -1,6 +1,7 @@
 """Auctions as pure functions, societies of bidders, and the vectorised society simulator."""
 
 from mechanism.bidders import BetaBids, BidSource, GaussianBids, TableBids, as_bid_source
+from mechanism.learners import LEARNERS, SOCIETY_LEARNERS
 from mechanism.ledger import credit_gap, cumulative_discounts, ledger
 from mechanism.rollout import Trajectories, rollout
 from mechanism.rules import (
@@ -15,16 +16,21 @@ from mechanism.rules import (
     zero_price,
 )
 from mechanism.society import Society
+from mechanism.train import TrainConfig, TrainResult, train
 
 __all__ = [
     "BUILTINS",
+    "LEARNERS",
     "MECHANISMS",
+    "SOCIETY_LEARNERS",
     "BetaBids",
     "BidSource",
     "GaussianBids",
     "Mechanism",
     "Society",
     "TableBids",
+    "TrainConfig",
+    "TrainResult",
     "Trajectories",
     "as_bid_source",
     "credit_gap",
@@ -36,5 +42,6 @@ __all__ = [
     "rollout",
     "second_highest_bid",
     "second_price",
+    "train",
     "zero_price",
 ]

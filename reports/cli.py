@@ -15,6 +15,11 @@ from collections.abc import Sequence
 #: Subcommand modules, in the order `agora --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "reports.commands.registry",
+    "reports.commands.solve",
+    "reports.commands.check",
+    "reports.commands.report",
+    "reports.commands.train",
+    "reports.commands.reproduce",
 )
 
 

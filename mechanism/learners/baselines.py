@@ -1,0 +1,196 @@
+"""Monolithic baselines on the learners' interface: tabular Q-learning and a softmax actor-critic.
+
+One agent per seed chooses the action itself; there is no auction, so :func:`mechanism.train`
+ignores the mechanism for them and runs them with one "bidder" per action. Their "bids", what
+:func:`mechanism.train` records, are their action-value estimates Q(s, a), so the same error
+against Q* measures them.
+
+*Q-learning* (Watkins 1989; Sutton & Barto 2018, eq. 6.8), ε-greedy with ε annealed linearly
+from ``epsilon`` to ``epsilon_final`` like the valuation bidders' exploration:
+
+    Q(s_t, a_t) ← Q(s_t, a_t) + α·(r_t + γ·(1 − terminated)·max_a Q(s_{t+1}, a) − Q(s_t, a_t)).
+
+*Softmax policy gradient* (one-step actor-critic, Sutton & Barto 2018, §13.5, with an expected
+SARSA critic): π(a|s) = softmax(z(s))_a, the critic Q(s, a) learns
+
+    Q(s_t, a_t) ← Q(s_t, a_t) + α_Q·(r_t + γ·(1 − terminated)·Σ_a π(a|s_{t+1}) Q(s_{t+1}, a) − Q(s_t, a_t))
+
+and the logits follow the all-actions policy gradient with an entropy bonus,
+
+    z(s_t) ← z(s_t) + lr·(π ⊙ (Q(s_t) − π·Q(s_t)) + c_H·∇_z H(π)),
+
+∇_z H = −π ⊙ (log π + H). Its greedy policy is argmax π. Truncation bootstraps from s_{t+1}.
+The k visits a cell gets in one round count as k sequential updates towards their mean target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import softmax
+
+from mechanism.learners.base import Transition, linear_schedule, scatter_mean
+from mechanism.rules import highest_bidder
+
+__all__ = ["QLearning", "SoftmaxPolicyGradient", "TableParams"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+
+
+class TableParams(NamedTuple):
+    """A monolithic agent's tables: Q (N, S, A) and, for the softmax agent, logits z (N, S, A)."""
+
+    Q: FloatArray
+    z: FloatArray
+
+
+def _batched_step(x: FloatArray, target: FloatArray, cell: IntArray, alpha: float) -> None:
+    """x[cell] moves towards the mean target of its k visits with step 1 − (1 − α)^k (in place)."""
+    flat = x.reshape(-1)
+    mean, k = scatter_mean(target, cell, flat.size)
+    rate = -np.expm1(k * np.log1p(-alpha)) if alpha < 1 else (k > 0) * 1.0
+    flat += rate * (mean - flat)
+
+
+def _check_unit(value: float, name: str, low_open: bool = False) -> None:
+    ok = (0.0 < value <= 1.0) if low_open else (0.0 <= value <= 1.0)
+    if not ok:
+        raise ValueError(f"{name} must lie in {'(0, 1]' if low_open else '[0, 1]'}; got {value!r}.")
+
+
+@dataclass(frozen=True)
+class QLearning:
+    """Tabular ε-greedy Q-learning (see the module docstring).
+
+    Parameters
+    ----------
+    step_size : float in (0, 1]
+    epsilon, epsilon_final : float in [0, 1]
+        Probability of a uniformly random action, annealed linearly over the run.
+    initial : float
+        Initial Q.
+    """
+
+    step_size: float = 0.1
+    epsilon: float = 0.2
+    epsilon_final: float = 0.0
+    initial: float = 0.0
+    name: str = "q_learning"
+    monolithic: bool = True
+
+    def __post_init__(self) -> None:
+        _check_unit(self.step_size, "step_size", low_open=True)
+        _check_unit(self.epsilon, "epsilon")
+        _check_unit(self.epsilon_final, "epsilon_final")
+
+    def init(
+        self, n_seeds: int, n_states: int, n_primitives: int, clones: int, rng: np.random.Generator
+    ) -> TableParams:
+        shape = (n_seeds, n_states, n_primitives)
+        return TableParams(np.full(shape, float(self.initial)), np.zeros(shape))
+
+    def sample(
+        self, params: TableParams, seed: IntArray, s: IntArray, progress: float, rng: np.random.Generator
+    ) -> FloatArray:
+        """The agent's Q(s, ·), (..., A): what it would "bid"."""
+        return params.Q[seed, s]
+
+    def act(
+        self, params: TableParams, seed: IntArray, s: IntArray, progress: float, rng: np.random.Generator
+    ) -> IntArray:
+        """ε-greedy actions; ties among the greedy actions broken uniformly at random.
+
+        Random tie-breaking matters: from Q = 0 with ties to the lowest index, the chain's
+        agent would walk left forever and never see the reward.
+        """
+        eps = linear_schedule(self.epsilon, self.epsilon_final, progress)
+        greedy = highest_bidder(params.Q[seed, s], rng)
+        u = rng.random(np.shape(s))
+        A = params.Q.shape[-1]
+        # One uniform: u < ε explores, and given that, u/ε picks the action uniformly.
+        return np.where(u < eps, np.minimum((u / max(eps, 1e-300) * A).astype(np.intp), A - 1), greedy)
+
+    def update(self, params: TableParams, step: Transition) -> None:
+        _, S, A = params.Q.shape
+        boot = np.where(step.terminated, 0.0, params.Q[step.seed, step.s_tp1].max(axis=-1))
+        target = step.r_t + step.discount_t * boot
+        _batched_step(params.Q, target, (step.seed * S + step.s_t) * A + step.a_t, float(self.step_size))
+
+    def mean_bids(self, params: TableParams) -> FloatArray:
+        return params.Q.copy()
+
+    def greedy(self, params: TableParams) -> IntArray:
+        return np.argmax(params.Q, axis=-1)
+
+
+@dataclass(frozen=True)
+class SoftmaxPolicyGradient:
+    """Tabular softmax actor-critic (see the module docstring).
+
+    Parameters
+    ----------
+    lr : float > 0
+        Step size of the logits.
+    critic_step : float in (0, 1]
+        Step size of the Q critic.
+    entropy : float >= 0
+        Entropy bonus c_H.
+    """
+
+    lr: float = 0.5
+    critic_step: float = 0.1
+    entropy: float = 0.001
+    name: str = "softmax_pg"
+    monolithic: bool = True
+
+    def __post_init__(self) -> None:
+        if not float(self.lr) > 0:
+            raise ValueError(f"lr must be > 0; got {self.lr!r}.")
+        _check_unit(self.critic_step, "critic_step", low_open=True)
+        if not float(self.entropy) >= 0:
+            raise ValueError(f"entropy must be >= 0; got {self.entropy!r}.")
+
+    def init(
+        self, n_seeds: int, n_states: int, n_primitives: int, clones: int, rng: np.random.Generator
+    ) -> TableParams:
+        shape = (n_seeds, n_states, n_primitives)
+        return TableParams(np.zeros(shape), np.zeros(shape))
+
+    def sample(
+        self, params: TableParams, seed: IntArray, s: IntArray, progress: float, rng: np.random.Generator
+    ) -> FloatArray:
+        """The critic's Q(s, ·), (..., A)."""
+        return params.Q[seed, s]
+
+    def act(
+        self, params: TableParams, seed: IntArray, s: IntArray, progress: float, rng: np.random.Generator
+    ) -> IntArray:
+        """Actions drawn from π(·|s) by inverse CDF."""
+        cdf = np.cumsum(softmax(params.z[seed, s], axis=-1), axis=-1)
+        u = rng.random(np.shape(s))
+        return np.minimum((u[..., None] >= cdf).sum(axis=-1), params.z.shape[-1] - 1)
+
+    def update(self, params: TableParams, step: Transition) -> None:
+        N, S, A = params.Q.shape
+        pi_tp1 = softmax(params.z[step.seed, step.s_tp1], axis=-1)
+        v_tp1 = (pi_tp1 * params.Q[step.seed, step.s_tp1]).sum(axis=-1)
+        target = step.r_t + step.discount_t * np.where(step.terminated, 0.0, v_tp1)
+        _batched_step(params.Q, target, (step.seed * S + step.s_t) * A + step.a_t, float(self.critic_step))
+        # All-actions gradient at each visited state (once per round, whatever the visit count).
+        state_cell = np.unique(np.ravel(step.seed * S + step.s_t))
+        z, Q = params.z.reshape(N * S, A), params.Q.reshape(N * S, A)
+        pi = softmax(z[state_cell], axis=-1)
+        adv = Q[state_cell] - (pi * Q[state_cell]).sum(axis=-1, keepdims=True)
+        log_pi = np.log(np.maximum(pi, 1e-300))
+        H = -(pi * log_pi).sum(axis=-1, keepdims=True)
+        z[state_cell] += self.lr * (pi * adv + self.entropy * (-pi * (log_pi + H)))
+
+    def mean_bids(self, params: TableParams) -> FloatArray:
+        return params.Q.copy()
+
+    def greedy(self, params: TableParams) -> IntArray:
+        return np.argmax(params.z, axis=-1)

@@ -1,0 +1,86 @@
+"""Full-size learning targets (issue 6).
+
+Run: ``pytest tests/benchmarks/test_bench_learning.py -m benchmark --benchmark-enable``.
+"""
+
+import time
+
+import numpy as np
+
+import tasks
+from mechanism import train
+from verify.experiments import assess
+
+
+def test_chain_cloned_ccv_valuation_within_0_01(benchmark):
+    mdp = tasks.chain()
+    res = benchmark.pedantic(lambda: train(mdp, "ccv", clones=2, steps=200_000, seeds=10), rounds=1, iterations=1)
+    a = assess(res, mdp)
+    assert (a.max_error[-1] <= 0.01).all(), a.max_error[-1]
+    assert benchmark.stats.stats.max < 10.0
+
+
+def test_chain_rescaled_policy_gradient(benchmark):
+    # "The rescaled chain": Q* spread over [0, 1]. The target is on the pairs utility-only training
+    # pins: the optimal primitive's bid at every reachable state (it wins, and with its twin sets
+    # the ccv credit). A losing primitive's bid is not pinned (any bid well below the winner's earns
+    # ~0 and noise makes the truthful one lose money; mechanism/learners/policy_gradient.py), so the
+    # max over all pairs is printed, and the losers are only asked to stay below the winners.
+    mdp = tasks.rescale_rewards(tasks.chain(6), 0.0, 1.0)
+    res = benchmark.pedantic(
+        lambda: train(mdp, "ccv", clones=2, learner="policy_gradient", steps=200_000, seeds=10), rounds=1, iterations=1
+    )
+    a = assess(res, mdp)
+    print("PG rescaled chain: optimal", a.max_error_optimal[-1].round(3), "all pairs", a.max_error[-1].round(3))
+    assert (a.max_error_optimal[-1] <= 0.05).all()
+    assert (res.final_policy[:, :5] == 1).all()
+    assert benchmark.stats.stats.max < 10.0
+
+
+def test_bandit_first_price_solitary_policy_gradient_shades(benchmark):
+    mdp = tasks.bandit(4)
+    res = benchmark.pedantic(
+        lambda: train(mdp, "first_price", clones=1, learner="policy_gradient", steps=100_000, seeds=5),
+        rounds=1, iterations=1,
+    )
+    mean = res.final_bids[:, 0].mean(axis=0)
+    assert np.argmax(mean) == 3
+    assert mean[3] <= 0.8 - 0.02
+
+
+def test_bandit_cloned_vickrey_valuation_within_0_02(benchmark):
+    mdp = tasks.bandit(4)
+    res = benchmark.pedantic(lambda: train(mdp, "vickrey", clones=2, steps=100_000, seeds=5), rounds=1, iterations=1)
+    assert np.abs(res.primitive_bids[-1][:, 0] - [0.2, 0.4, 0.6, 0.8]).max() <= 0.02
+    pg = train(mdp, "vickrey", clones=2, learner="policy_gradient", steps=100_000, seeds=5)
+    print("PG cloned vickrey bandit, max |bid - Q*|:", np.abs(pg.primitive_bids[-1][:, 0] - [0.2, 0.4, 0.6, 0.8]).max())
+
+
+def test_sample_efficiency_against_q_learning(benchmark):
+    # Same budget, step size, schedule (ε annealed to 0) and parallel episodes. Exploration budget:
+    # the society explores an auction when any of its M = 4 bidders does, p = 1 − (1 − ε)^4, and
+    # then applies a uniformly random primitive (exactly so with "overbid"), so Q-learning gets ε = p.
+    mdp, eps = tasks.chain(), 0.2
+    kw = dict(steps=200_000, seeds=10, checkpoints=200)
+    overbid = benchmark.pedantic(
+        lambda: train(mdp, "ccv", clones=2, epsilon=eps, exploration="overbid", **kw), rounds=1, iterations=1
+    )
+    uniform = train(mdp, "ccv", clones=2, epsilon=eps, **kw)
+    ql = train(mdp, "ccv", learner="q_learning", epsilon=1 - (1 - eps) ** 4, **kw)
+    q = np.median(assess(ql, mdp).steps_to[0.01])
+    ratios = {}
+    for name, res in (("uniform", uniform), ("overbid", overbid)):
+        s = assess(res, mdp).steps_to[0.01]
+        assert (s > 0).all()
+        ratios[name] = np.median(s) / q
+    print("steps to 0.01: q-learning", q, "ratio society/q-learning", ratios)
+    assert ratios["overbid"] <= 3.0
+
+
+def test_reproduce_all_under_60_s():
+    from verify.experiments import EXPERIMENTS, reproduce
+
+    t0 = time.perf_counter()
+    for name in EXPERIMENTS:
+        reproduce(name)
+    assert time.perf_counter() - t0 < 60.0

@@ -1,0 +1,202 @@
+"""Speed and memory of the exact solvers, side by side with QuantEcon and pymdptoolbox (issue 3).
+
+Run: ``pytest tests/benchmarks/test_bench_solve.py -m benchmark --benchmark-enable -s``.
+Each measurement runs in a subprocess started with one BLAS thread (``OPENBLAS_NUM_THREADS=1``
+and friends), so BLAS threading cannot favour one solver. Times are medians of 5 runs; the true
+error of each solver is ``max|V − V*|`` against a tight reference (Agora's PI at tol 1e-12, whose
+own guaranteed bound is printed). Needs the ``[bench]`` extra (quantecon, pymdptoolbox).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve()
+ONE_THREAD = {k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}
+INSTANCES = ("dense", "sparse", "frozenlake", "taxi")
+
+
+def _run(*args: str, timeout: float = 1800) -> dict:  # type: ignore[type-arg]
+    env = {**os.environ, **ONE_THREAD}
+    out = subprocess.run(
+        [sys.executable, str(HERE), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if out.returncode != 0:
+        raise AssertionError(out.stderr[-4000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------- the subprocess side
+def _median_time(f, n: int = 5):  # type: ignore[no-untyped-def]
+    import time
+
+    import numpy as np
+
+    times, result = [], None
+    for _ in range(n):
+        t0 = time.perf_counter()
+        result = f()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), result
+
+
+def _instance(name: str):  # type: ignore[no-untyped-def]
+    import tasks
+
+    if name == "dense":
+        return tasks.random_mdp(2000, 4, gamma=0.99, seed=0)
+    if name == "sparse":
+        return tasks.random_mdp(100_000, 4, gamma=0.99, successors=8, seed=0, sparse=True)
+    if name == "frozenlake":
+        return tasks.frozen_lake("8x8", is_slippery=True, gamma=0.99)
+    if name == "taxi":
+        return tasks.taxi(gamma=0.99)
+    raise ValueError(name)
+
+
+def compare(name: str) -> dict:  # type: ignore[type-arg]
+    import warnings
+
+    import numpy as np
+
+    import verify
+
+    warnings.simplefilter("ignore")
+    mdp = _instance(name)
+    ref = verify.solve(mdp, "pi", tol=1e-12)
+    rows = []
+
+    def record(solver: str, seconds: float, V, note: str = "") -> None:  # type: ignore[no-untyped-def]
+        rows.append(
+            {"solver": solver, "ms": 1e3 * seconds, "error": float(np.abs(np.asarray(V) - ref.V).max()), "note": note}
+        )
+
+    t, sol = _median_time(lambda: verify.solve(mdp))
+    record("agora solve(auto)", t, sol.V, f"{sol.method}, bound {sol.error_bound:.1e}")
+    import quantecon as qe
+
+    S, A = mdp.n_states, mdp.n_actions
+    if mdp.is_sparse:
+        s_ind, a_ind = np.repeat(np.arange(S), A), np.tile(np.arange(A), S)
+        ddp = qe.markov.DiscreteDP(mdp.R.ravel(), mdp.kernel, mdp.gamma, s_ind, a_ind)
+    else:
+        ddp = qe.markov.DiscreteDP(mdp.R, mdp.P, mdp.gamma)
+    for method in ("modified_policy_iteration", "policy_iteration", "value_iteration"):
+        if method == "policy_iteration" and mdp.is_sparse and S > 20_000:
+            rows.append(
+                {"solver": f"quantecon {method}", "ms": None, "error": None, "note": "skipped: spsolve fills in"}
+            )
+            continue
+        t, res = _median_time(lambda m=method: ddp.solve(m))
+        record(f"quantecon {method}", t, res.v, f"{res.num_iter} iterations")
+    try:
+        import mdptoolbox.mdp
+
+        if mdp.is_sparse:
+            import scipy.sparse as sp
+
+            K = sp.csr_matrix(mdp.kernel)
+            P_tb = [K[a::A] for a in range(A)]
+        else:
+            P_tb = np.ascontiguousarray(mdp.dense_P.transpose(1, 0, 2))
+
+        def tb():  # type: ignore[no-untyped-def]
+            vi = mdptoolbox.mdp.ValueIteration(P_tb, np.array(mdp.R), mdp.gamma)
+            vi.run()
+            return vi
+
+        t, vi = _median_time(tb)
+        record("pymdptoolbox ValueIteration", t, vi.V, f"{vi.iter} iterations")
+    except Exception as err:  # a third-party failure is a reported result
+        rows.append({"solver": "pymdptoolbox ValueIteration", "ms": None, "error": None, "note": f"failed: {err!r}"})
+    return {"instance": name, "mdp": repr(mdp), "reference_bound": ref.error_bound, "rows": rows}
+
+
+def sweep(S: int) -> dict:  # type: ignore[type-arg]
+    import numpy as np
+
+    from verify.bellman import Problem, q_values
+
+    A = 4
+    rng = np.random.default_rng(0)
+    K = rng.random((S * A, S))
+    K /= K.sum(axis=1, keepdims=True)
+    problem = Problem(np.zeros((S, A)), K, 0.99, 1.0, 1.0)
+    V = rng.random(S)
+    dst = np.empty_like(K)
+    t_copy, _ = _median_time(lambda: np.copyto(dst, K), n=7)
+    t_sweep, _ = _median_time(lambda: q_values(problem, V), n=7)
+    return {"S": S, "bytes": K.nbytes, "copy_ms": 1e3 * t_copy, "sweep_ms": 1e3 * t_sweep, "ratio": t_sweep / t_copy}
+
+
+def large() -> dict:  # type: ignore[type-arg]
+    import resource
+    import time
+
+    import tasks
+    import verify
+
+    t0 = time.perf_counter()
+    mdp = tasks.random_mdp(1_000_000, 4, gamma=0.99, successors=8, seed=0, sparse=True)
+    t_build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sol = verify.solve(mdp, tol=1e-8)
+    t_solve = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"build_s": t_build, "solve_s": t_solve, "peak_bytes": peak, "bound": sol.error_bound, "method": sol.method}
+
+
+# ---------------------------------------------------------------------------- the tests
+@pytest.mark.parametrize("name", INSTANCES)
+def test_default_beats_quantecon_fastest_accurate(name: str) -> None:
+    pytest.importorskip("quantecon")
+    result = _run("compare", name)
+    print(f"\n{result['instance']}: {result['mdp']} (reference bound {result['reference_bound']:.1e})")
+    for r in result["rows"]:
+        ms = "      -" if r["ms"] is None else f"{r['ms']:9.2f} ms"
+        err = "      -" if r["error"] is None else f"{r['error']:.1e}"
+        print(f"  {r['solver']:40s} {ms}  error {err}  {r['note']}")
+    ours = result["rows"][0]
+    accurate = [r for r in result["rows"][1:] if r["solver"].startswith("quantecon") and r["error"] is not None]
+    accurate = [r for r in accurate if r["error"] <= 1e-8]
+    assert ours["error"] <= 1e-8
+    if accurate:
+        best = min(accurate, key=lambda r: r["ms"])
+        assert ours["ms"] < best["ms"], (ours, best)
+
+
+@pytest.mark.parametrize("S", [2000, 4000])
+def test_dense_sweep_at_memory_floor(S: int) -> None:
+    r = _run("sweep", str(S))
+    print(
+        f"\nsweep S={S}, A=4: {r['bytes'] / 1e6:.0f} MB, copy {r['copy_ms']:.1f} ms, sweep {r['sweep_ms']:.1f} ms, "
+        f"ratio {r['ratio']:.2f}"
+    )
+    assert r["ratio"] <= 1.5
+
+
+def test_sparse_million_states_time_and_memory() -> None:
+    r = _run("large")
+    print(
+        f"\nS=1e6, A=4, k=8: build {r['build_s']:.1f} s, solve {r['solve_s']:.1f} s ({r['method']}), "
+        f"peak RSS {r['peak_bytes'] / 2**30:.2f} GiB, bound {r['bound']:.1e}"
+    )
+    assert r["bound"] <= 1e-8
+    assert r["solve_s"] < 30
+    assert r["peak_bytes"] < 4 * 2**30
+
+
+if __name__ == "__main__":
+    cmd, *rest = sys.argv[1:]
+    if cmd == "compare":
+        print(json.dumps(compare(rest[0])))
+    elif cmd == "sweep":
+        print(json.dumps(sweep(int(rest[0]))))
+    elif cmd == "large":
+        print(json.dumps(large()))

@@ -1,0 +1,149 @@
+"""mechanism.train: convergence on small budgets, determinism, finiteness, validation."""
+
+import numpy as np
+import pytest
+
+import tasks
+from mechanism import MECHANISMS, TrainResult, train
+
+# Q* of the chain at γ = 0.99 (PAPER.md table): Q*(s, right) = 0.8·γ^(4−s), Q*(s, left) = γ·V*(s−1).
+CHAIN_RIGHT = 0.8 * 0.99 ** np.arange(4, -1, -1)
+
+
+@pytest.fixture(scope="module")
+def chain():
+    return tasks.chain()
+
+
+@pytest.fixture(scope="module")
+def bandit():
+    return tasks.bandit(4)
+
+
+def test_result_shapes_and_config(chain):
+    res = train(chain, "ccv", clones=2, steps=640, seeds=3, checkpoints=4, episodes=32)
+    assert isinstance(res, TrainResult)
+    C = len(res.steps)
+    assert res.bids.shape == (C, 3, 6, 4)
+    assert res.policy.shape == (C, 3, 6)
+    assert res.final_bids.shape == (3, 6, 4)
+    assert res.steps[0] == 0
+    assert res.steps[-1] == 640
+    assert res.primitive_of.tolist() == [0, 1, 0, 1]
+    assert res.config.seeds == (0, 1, 2)
+    assert res.config.mechanism == "ccv"
+    assert res.config.steps == 640
+    assert dict(res.config.hyperparameters)["step_size"] == 0.1
+
+
+def test_valuation_bandit_reaches_the_rewards_exactly(bandit):
+    # One-step bandit: the revenue is the deterministic reward (k+1)/5 (PAPER.md), so every arm's
+    # estimate is r·(1 − 0.9^n) after n wins; 8000 steps give each arm hundreds of wins.
+    res = train(bandit, "vickrey", clones=2, steps=8_000, seeds=3)
+    np.testing.assert_allclose(res.primitive_bids[-1][:, 0], np.tile([0.2, 0.4, 0.6, 0.8], (3, 1)), atol=1e-6)
+    assert (res.final_policy[:, 0] == 3).all()
+
+
+def test_valuation_chain_cloned_ccv_converges(chain):
+    res = train(chain, "ccv", clones=2, steps=40_000, seeds=3)
+    bids = res.primitive_bids[-1][:, :5]
+    # Stated tolerance for this budget: 0.02 (the 200k-step benchmark asks 0.01).
+    np.testing.assert_allclose(bids[:, :, 1], np.tile(CHAIN_RIGHT, (3, 1)), atol=0.02)
+    np.testing.assert_allclose(bids[:, 1:, 0], 0.99 * bids[:, :-1, 1], atol=0.02)
+    assert (res.final_policy[:, :5] == 1).all()
+
+
+def test_overbid_exploration_keeps_the_credit_clean(chain):
+    # One explorer per auction bids just above the best estimate: it wins, and the price and the
+    # ccv credit stay at the truthful top bid, so the estimates reach Q* to rounding at 20k steps;
+    # uniform exploration bids corrupt the credit (b⁽²⁾ drops) and one seed is still 0.19 away.
+    from verify.experiments import assess
+
+    kw = dict(clones=2, steps=20_000, seeds=2, checkpoints=1)
+    overbid = assess(train(chain, "ccv", exploration="overbid", **kw), chain)
+    uniform = assess(train(chain, "ccv", **kw), chain)
+    assert overbid.max_error[-1].max() <= 1e-9
+    assert uniform.max_error[-1].max() > 0.1
+
+
+def test_q_learning_baseline_converges(chain):
+    res = train(chain, "ccv", learner="q_learning", steps=20_000, seeds=2)
+    assert res.config.mechanism == "monolithic"
+    assert res.config.clones == 1
+    np.testing.assert_allclose(res.final_bids[:, :5, 1], np.tile(CHAIN_RIGHT, (2, 1)), atol=1e-3)
+
+
+def test_first_price_solitary_policy_gradient_shades(bandit):
+    # A solitary first-price winner gains by shading (DESIGN §1): the top bids come from the two
+    # best arms (0.6 and 0.8 compete, Bertrand-like), and the best arm bids clearly below 0.8.
+    # Tolerances for 20k steps; the benchmark asks the seed-mean ranking at 100k steps.
+    res = train(bandit, "first_price", clones=1, learner="policy_gradient", steps=20_000, seeds=2)
+    bids = res.final_bids[:, 0]
+    assert set(np.argmax(bids, axis=1).tolist()) <= {2, 3}
+    assert (bids[:, 3] < 0.8 - 0.05).all()
+
+
+def test_policy_gradient_rescaled_chain_needs_the_natural_step():
+    # Q* spread over [0, 1]. Utility-only training pins the optimal primitive's bids (they win and
+    # set the credit); the natural step sharpens them, so the ccv credit E[b⁽²⁾] loses its noise bias.
+    # Stated tolerance for 100k steps: 0.06 (the 200k-step benchmark asks 0.05 in 10 seeds); the
+    # same budget with Adam stays above 0.1 (its concentration grows only additively).
+    from verify.experiments import assess
+
+    mdp = tasks.rescale_rewards(tasks.chain(6), 0.0, 1.0)
+    kw = dict(clones=2, learner="policy_gradient", steps=100_000, seeds=2, checkpoints=1)
+    natural = assess(train(mdp, "ccv", **kw), mdp)
+    adam = assess(train(mdp, "ccv", optimizer="adam", lr=0.1, **kw), mdp)
+    assert (natural.max_error_optimal[-1] <= 0.06).all(), natural.max_error_optimal[-1]
+    assert (adam.max_error_optimal[-1] > 0.1).all(), adam.max_error_optimal[-1]
+    assert (natural.result.final_policy[:, :5] == 1).all()
+
+
+def test_same_seeds_same_bits(chain):
+    kw = dict(steps=2_000, seeds=[4, 7], learner="policy_gradient")
+    a, b = train(chain, "ccv", **kw), train(chain, "ccv", **kw)
+    np.testing.assert_array_equal(a.bids, b.bids)
+    np.testing.assert_array_equal(a.policy, b.policy)
+    c = train(chain, "ccv", steps=2_000, seeds=[4, 8], learner="policy_gradient")
+    assert not np.array_equal(a.bids, c.bids)
+
+
+@pytest.mark.parametrize("learner", ["valuation", "policy_gradient", "q_learning", "softmax_pg"])
+@pytest.mark.parametrize("mechanism", sorted(set(MECHANISMS)))
+def test_learners_never_produce_nan(chain, learner, mechanism):
+    res = train(chain, mechanism, clones=1, learner=learner, steps=1_000, seeds=2, checkpoints=2)
+    assert np.isfinite(res.bids).all()
+
+
+def test_truncation_bootstraps():
+    # A one-state, never-terminating task cut every step: with bootstrapping the cloned ccv
+    # estimate tends to r/(1 − γ) = 0.5/(1 − 0.5) = 1; treating truncation as termination gives 0.5.
+    mdp = tasks.FiniteMDP(np.ones((1, 1, 1)), np.array([[0.5]]), 0.5, time_limit=1)
+    res = train(mdp, "ccv", clones=2, steps=20_000, seeds=1, epsilon=0.0)
+    assert res.final_bids[0, 0, 0] == pytest.approx(1.0, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"mechanism": "dutch"}, ValueError, "mechanism 'dutch'"),
+        ({"mechanism": 3}, TypeError, "mechanism must be"),
+        ({"learner": "sarsa"}, ValueError, "learner 'sarsa'"),
+        ({"lr": 0.1}, TypeError, "takes no hyperparameter"),
+        ({"steps": 0}, ValueError, "steps"),
+        ({"seeds": []}, ValueError, "seeds"),
+        ({"seeds": [-1]}, ValueError, "seeds"),
+        ({"clones": 0}, ValueError, "clones"),
+        ({"checkpoints": [10**9]}, ValueError, "checkpoints"),
+        ({"time_limit": True}, TypeError, "time_limit"),
+    ],
+)
+def test_validation(chain, kwargs, error, match):
+    args = {"mechanism": "ccv", "steps": 100, "seeds": 1, **kwargs}
+    with pytest.raises(error, match=match):
+        train(chain, **args)
+
+
+def test_mdp_must_be_finite_mdp():
+    with pytest.raises(TypeError, match="FiniteMDP"):
+        train("chain", "ccv")

@@ -1,0 +1,260 @@
+"""The truthful fixed point: every bidder bids its valuation given everyone's future bids.
+
+A bidder that plays primitive ``a`` at state ``s`` values winning the auction at
+
+    v(s, a) = R[s, a] + γ · Σ_{s'} P[s, a, s'] · L(b(s'))                       (1)
+
+with ``L`` the mechanism's lookahead (``max`` for vickrey and first price, the second-highest
+bid for ccv, nothing for the environment-reward society) and ``L = 0`` when ``s'`` is terminal
+(DESIGN §1). The *truthful fixed point* is the profile with ``b(s, m) = v(s, prim(m))`` for every
+bidder ``m``, where bidder ``m`` plays primitive ``m % n_actions`` (``clones`` bidders share each
+primitive). For ``L = max`` this is the Bellman optimality equation, so the fixed point is Q*; for
+the cloned ccv society the second-highest of a list in which every value appears twice is its
+maximum, so it is Q* again; for the solitary ccv society it is the "second-best Bellman" equation
+of Chang et al. (2020, §4) and differs from Q* whenever action values differ.
+
+Why iterating (1) converges. Write ``T`` for the map ``b ↦ v`` of (1). A k-th order statistic
+is 1-Lipschitz in the sup norm: if ``|b_j − c_j| ≤ ε`` for every ``j`` then at least ``k``
+entries of ``c`` are ``≥ b⁽ᵏ⁾ − ε`` and at most ``k − 1`` exceed ``b⁽ᵏ⁾ + ε``, so
+``|c⁽ᵏ⁾ − b⁽ᵏ⁾| ≤ ε``. ``P[s, a, ·]`` is a probability vector, so
+``‖T b − T c‖∞ ≤ γ · ‖b − c‖∞``: ``T`` is a γ-contraction for the max and k-th-largest lookaheads
+(and for any other 1-Lipschitz one, e.g. a mean), it has one fixed point ``b*`` (Banach), and
+for any iterate
+
+    ‖T b − b*‖∞ ≤ γ / (1 − γ) · ‖T b − b‖∞,                                       (2)
+
+the stopping rule used here (Puterman 1994, Thm 6.3.3; QuantEcon's ``DiscreteDP`` uses the same
+bound). A user lookahead that is not 1-Lipschitz (say ``2·max``) need not contract; then the
+iteration is stopped after ``max_iter`` sweeps or as soon as it leaves the finite numbers, and
+:class:`FixedPointError` reports the bound (2) reached.
+
+Acceleration. For an order-statistic lookahead ``L(b(s'))`` equals one bidder's bid, so it
+selects one primitive ``a(s')`` per state; with the selection frozen, (1) is linear and one
+policy-evaluation solve gives its fixed point. Every ``block`` sweeps the selection read off the
+current iterate is solved for and kept only when (2) certifies it, so the answer is always
+certified by (2), whichever route found it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from numpy.typing import NDArray
+
+from mechanism.rules import Mechanism
+from tasks.mdp import FiniteMDP
+
+__all__ = [
+    "FixedPoint",
+    "FixedPointError",
+    "bellman_bids",
+    "primitive_of",
+    "solve_fixed_point",
+    "terminal_mask",
+    "truthful_fixed_point",
+    "validate_society",
+]
+
+FloatArray = NDArray[np.float64]
+
+#: Largest state count for which the dense linear solve of the acceleration step is used.
+_DENSE_SOLVE_MAX = 1500
+
+
+class FixedPointError(RuntimeError):
+    """The iteration of (1) did not converge: the lookahead is not a contraction (or too slow)."""
+
+
+class FixedPoint(NamedTuple):
+    """The truthful fixed point with its certificate.
+
+    Attributes
+    ----------
+    bids : array (S, M)
+        ``bids[s, m]``: the valuation of bidder ``m`` at ``s``; 0 at terminal states.
+    Q : array (S, A)
+        The same numbers per primitive (``bids = Q[:, m % A]``).
+    iterations : int
+        Sweeps of (1) performed (linear solves not counted).
+    error_bound : float
+        ``γ/(1−γ)·‖T b − b‖∞`` of the returned profile's predecessor: a bound on the sup-norm
+        distance to the exact fixed point.
+    """
+
+    bids: FloatArray
+    Q: FloatArray
+    iterations: int
+    error_bound: float
+
+
+def validate_society(mdp: object, mechanism: object, clones: object) -> int:
+    """Check the common arguments once; return ``clones`` as an int."""
+    if not isinstance(mdp, FiniteMDP):
+        raise TypeError(f"mdp must be a tasks.FiniteMDP; got {type(mdp).__name__}.")
+    if not isinstance(mechanism, Mechanism):
+        raise TypeError(
+            "mechanism must be a mechanism.Mechanism (e.g. mechanism.MECHANISMS['ccv']); "
+            f"got {type(mechanism).__name__}."
+        )
+    if isinstance(clones, bool) or not isinstance(clones, int | np.integer) or clones < 1:
+        raise ValueError(f"clones must be an int >= 1 (1 = solitary, 2 = cloned); got {clones!r}.")
+    return int(clones)
+
+
+def terminal_mask(mdp: FiniteMDP) -> NDArray[np.bool_]:
+    """The terminal mask of ``mdp`` as a bool array (S,) (FiniteMDP fills it in on construction)."""
+    return np.asarray(mdp.terminal, dtype=bool)
+
+
+def primitive_of(n_actions: int, clones: int) -> NDArray[np.intp]:
+    """The primitive of each bidder: ``m % n_actions`` for ``m`` in ``range(n_actions * clones)``."""
+    return np.arange(n_actions * clones) % n_actions
+
+
+def _lookahead(mdp: FiniteMDP, mechanism: Mechanism, bids: FloatArray) -> FloatArray:
+    """ℓ(s') = L(b(s')), 0 at terminal states; shape (S,)."""
+    ell = np.asarray(mechanism.credit(bids), dtype=np.float64).reshape(mdp.n_states)
+    return np.where(terminal_mask(mdp), 0.0, ell)
+
+
+def bellman_bids(mdp: FiniteMDP, bids: FloatArray, mechanism: Mechanism) -> FloatArray:
+    """Valuations per primitive under a bid profile: ``Q[s, a] = R[s, a] + γ·Σ P[s, a, s']·L(b(s'))``.
+
+    Equation (1) of this module; terminal rows are 0. ``bids`` has shape (S, M); returns (S, A).
+    """
+    ell = _lookahead(mdp, mechanism, bids)
+    Q = mdp.R + mdp.gamma * np.asarray(mdp.kernel @ ell).reshape(mdp.n_states, mdp.n_actions)
+    Q[terminal_mask(mdp)] = 0.0
+    return Q
+
+
+def _selection_solve(mdp: FiniteMDP, bids: FloatArray, ell: FloatArray, prim: NDArray[np.intp]) -> FloatArray | None:
+    """Freeze the primitive whose bid equals ℓ(s') and solve the linear fixed point; None if none is selected."""
+    live = ~terminal_mask(mdp)
+    hit = bids == ell[:, None]
+    has = hit.any(axis=1) | ~live
+    if not has.all():
+        return None
+    a_sel = prim[np.argmax(hit, axis=1)]
+    S, A = mdp.n_states, mdp.n_actions
+    rows = np.arange(S) * A + a_sel
+    K = mdp.kernel
+    P_pi = K[rows]
+    r_pi = mdp.R[np.arange(S), a_sel]
+    # V(s') = ℓ(s') under the frozen selection; terminal states are pinned to 0.
+    if S <= _DENSE_SOLVE_MAX:
+        P_pi = P_pi.toarray() if sp.issparse(P_pi) else np.asarray(P_pi)
+        P_pi = np.where(live[:, None] & live[None, :], P_pi, 0.0)
+        lhs = np.eye(S) - mdp.gamma * P_pi
+        try:
+            V = np.linalg.solve(lhs, np.where(live, r_pi, 0.0))
+        except np.linalg.LinAlgError:
+            return None
+    else:
+        P_pi = sp.csr_array(P_pi)
+        D = sp.diags_array(live.astype(np.float64))
+        lhs = sp.identity(S, format="csr") - mdp.gamma * (D @ P_pi @ D)
+        V = np.asarray(spla.spsolve(sp.csc_array(lhs), np.where(live, r_pi, 0.0)))
+    if not np.all(np.isfinite(V)):
+        return None
+    Q = mdp.R + mdp.gamma * np.asarray(K @ np.where(live, V, 0.0)).reshape(S, A)
+    Q[terminal_mask(mdp)] = 0.0
+    return Q
+
+
+def solve_fixed_point(
+    mdp: FiniteMDP,
+    mechanism: Mechanism,
+    clones: int,
+    tol: float = 1e-10,
+    max_iter: int = 100_000,
+    block: int = 25,
+) -> FixedPoint:
+    """The truthful fixed point of (1) with its iteration count and error bound (2).
+
+    Parameters
+    ----------
+    mdp : FiniteMDP
+    mechanism : Mechanism
+        Its ``lookahead`` is ``L`` in (1); ``None`` means ``L = 0`` (valuations = immediate rewards).
+    clones : int
+        Bidders per primitive; ``M = n_actions · clones``.
+    tol : float
+        Stop when the bound (2) on the sup-norm error is at most ``tol``.
+    max_iter : int
+        Sweeps allowed before :class:`FixedPointError` is raised.
+    block : int
+        Sweeps between attempts of the linear (selection) step described in the module docstring.
+
+    Raises
+    ------
+    FixedPointError
+        When (2) is not below ``tol`` after ``max_iter`` sweeps, or the iterates stop being finite.
+    """
+    clones = validate_society(mdp, mechanism, clones)
+    if not (isinstance(tol, int | float) and tol > 0):
+        raise ValueError(f"tol must be a positive number; got {tol!r}.")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive int; got {max_iter!r}.")
+    gamma = mdp.gamma
+    prim = primitive_of(mdp.n_actions, clones)
+    factor = gamma / (1.0 - gamma)
+    Q = np.where(terminal_mask(mdp)[:, None], 0.0, mdp.R)
+    bound = np.inf
+    for it in range(1, max_iter + 1):
+        bids = Q[:, prim]
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected just below
+            Q_new = bellman_bids(mdp, bids, mechanism)
+        if not np.all(np.isfinite(Q_new)):
+            raise FixedPointError(
+                f"the iteration of {mechanism.name!r}'s valuation map left the finite numbers after {it} sweeps "
+                f"(last error bound {bound:.3g}); its lookahead is not a contraction (it should be 1-Lipschitz "
+                "in the sup norm, like max or a k-th largest bid)."
+            )
+        bound = factor * float(np.max(np.abs(Q_new - Q))) if gamma > 0 else 0.0
+        if bound <= tol:
+            return FixedPoint(Q_new[:, prim], Q_new, it, bound)
+        Q = Q_new
+        if it % block == 0:
+            cand = _selection_solve(mdp, Q[:, prim], _lookahead(mdp, mechanism, Q[:, prim]), prim)
+            if cand is not None:
+                T_cand = bellman_bids(mdp, cand[:, prim], mechanism)
+                cand_bound = factor * float(np.max(np.abs(T_cand - cand)))
+                if cand_bound <= tol:
+                    return FixedPoint(T_cand[:, prim], T_cand, it, cand_bound)
+                if cand_bound < bound:
+                    Q = T_cand
+    raise FixedPointError(
+        f"the truthful fixed point of {mechanism.name!r} did not converge in {max_iter} sweeps: the error bound "
+        f"γ/(1−γ)·‖Tb − b‖∞ reached {bound:.3g} > tol = {tol:g}. A lookahead that is not 1-Lipschitz in the sup "
+        "norm need not give a contraction; for max / k-th-largest lookaheads raise max_iter."
+    )
+
+
+def truthful_fixed_point(mdp: FiniteMDP, mechanism: Mechanism, clones: int, tol: float = 1e-10) -> FloatArray:
+    """``bids[s, m]``: the profile where every bidder bids its valuation (1); see the module docstring.
+
+    Cloned vickrey and cloned ccv give Q*(s, m % A); solitary ccv gives the second-best fixed point.
+
+    Parameters
+    ----------
+    mdp : FiniteMDP
+    mechanism : Mechanism
+    clones : int
+        Bidders per primitive; bidder ``m`` plays primitive ``m % n_actions``.
+    tol : float
+        Bound (2) on the sup-norm error of the returned profile.
+
+    Returns
+    -------
+    bids : array (S, n_actions · clones)
+
+    Raises
+    ------
+    FixedPointError
+        When the map does not converge (a lookahead that is not 1-Lipschitz).
+    """
+    return solve_fixed_point(mdp, mechanism, clones, tol=tol).bids

@@ -1,0 +1,123 @@
+"""Helpers shared by the solvers: tolerance checks, policy evaluation kernels, the final record."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from numpy.typing import NDArray
+
+from verify.bellman import Certificate, Kernel, Problem, certify, mcqueen_offsets, with_exact_rowsums
+from verify.solution import ConvergenceWarning, Solution
+
+_EPS = float(np.finfo(np.float64).eps)
+
+__all__ = ["check", "finish", "solve_policy_system", "sweep_policy"]
+
+#: Above this many states a sparse direct factorisation is not attempted (fill-in on random sparsity).
+DIRECT_SPARSE_MAX = 20_000
+
+
+def check(
+    problem: Problem, V: NDArray[np.float64], Q_V: NDArray[np.float64], tol: float
+) -> tuple[Certificate, Problem]:
+    """:func:`certify`, tightened with exact row sums when the ≈1 row-sum assumption alone misses ``tol``."""
+    cert = certify(problem, V, Q_V)
+    if cert.error_bound > tol and problem.rowsums is None and cert.error_bound - cert.rowsum_slack <= tol:
+        problem = with_exact_rowsums(problem)
+        cert = certify(problem, V, Q_V)
+    if not np.isfinite(cert.error_bound):
+        raise FloatingPointError(
+            "the Bellman residual is not finite: the iteration diverged or the rewards overflow; "
+            f"contraction modulus {problem.g_hi!r}. Check R for huge values."
+        )
+    return cert, problem
+
+
+def at_floor(cert: Certificate) -> bool:
+    """Whether the bound is dominated by rounding: further iterations cannot certify less."""
+    return cert.error_bound <= 4.0 * cert.rounding
+
+
+def finish(cert: Certificate, iterations: int, method: str, tol: float, *, capped: bool) -> Solution:
+    """The :class:`Solution` of a certificate; warns when ``tol`` was not met, saying what was reached."""
+    if cert.error_bound > tol:
+        why = "hit its iteration cap" if capped else "reached the floating-point floor of this problem"
+        warnings.warn(
+            f"solve(method={method!r}) {why} after {iterations} iterations with a guaranteed error bound "
+            f"{cert.error_bound:.3g} > tol = {tol:.3g}; the returned values are within that bound. "
+            "Raise max_iter, or loosen tol (the rounding floor here is about "
+            f"{cert.rounding:.3g}).",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+    return Solution(cert.V, cert.Q, cert.policy.astype(np.int64), int(iterations), float(cert.error_bound), method)
+
+
+def sweep_policy(
+    K_pi: Kernel, R_pi: NDArray[np.float64], problem: Problem, V: NDArray[np.float64], target: float, max_sweeps: int
+) -> tuple[NDArray[np.float64], float, int]:
+    """Iterate ``V ← R_π + β K_π V`` with McQueen extrapolation until ``|V − V^π| <= target``.
+
+    Returns ``(V, bound on |V − V^π|, sweeps)``; the bound is the McQueen half-width of the last sweep.
+    """
+    beta, g_lo, g_hi = problem.beta, problem.g_lo, problem.g_hi
+    bound = np.inf
+    # Below this the McQueen width is rounding noise: more sweeps cannot shrink it.
+    floor = 8.0 * _EPS * (float(np.abs(R_pi).max()) + float(np.abs(V).max())) / (1.0 - g_hi)
+    target = max(target, floor)
+    extrapolate = problem.uniform_rows
+    d = np.empty_like(V)  # d = T_π V − V, reused across sweeps; the caller's V is never written
+    for n in range(1, max_sweeps + 1):
+        TV = K_pi @ V
+        TV *= beta
+        TV += R_pi
+        np.subtract(TV, V, out=d)
+        lo, hi = mcqueen_offsets(d, g_lo, g_hi)
+        if extrapolate:
+            TV += 0.5 * (lo + hi)
+        V = TV
+        bound = 0.5 * (hi - lo) if extrapolate else max(abs(lo), abs(hi))
+        if bound <= target:
+            return V, bound, n
+    return V, bound, max_sweeps
+
+
+def solve_policy_system(
+    K_pi: Kernel, R_pi: NDArray[np.float64], problem: Problem, V0: NDArray[np.float64] | None, target: float
+) -> NDArray[np.float64]:
+    """Solve ``(I − β K_π) V = R_π``.
+
+    Dense: LU (``numpy.linalg.solve``). Sparse: BiCGSTAB warm-started at ``V0`` with absolute
+    2-norm tolerance ``target·(1 − g)`` (so ``|V − V^π|_∞ <= target``), then GMRES, then a direct
+    ``splu`` for at most ``DIRECT_SPARSE_MAX`` states, then McQueen-extrapolated sweeps (always
+    convergent, a contraction). A blind ``spsolve`` on random sparsity fills in and is never used.
+    """
+    S = R_pi.shape[0]
+    beta = problem.beta
+    if isinstance(K_pi, np.ndarray):
+        A = K_pi * (-beta)
+        A.flat[:: S + 1] += 1.0
+        return np.asarray(np.linalg.solve(A, R_pi), dtype=np.float64)
+    K_pi = sp.csr_array(K_pi)
+    op = spla.LinearOperator((S, S), matvec=lambda x: x - beta * (K_pi @ x), dtype=np.float64)
+    atol = max(target * (1.0 - problem.g_hi), 1e-300)
+    x0 = np.zeros(S) if V0 is None else V0
+
+    def good(x: NDArray[np.float64]) -> bool:
+        r = R_pi - op.matvec(x)
+        return bool(np.all(np.isfinite(x))) and float(np.abs(r).max()) <= atol
+
+    x, _ = spla.bicgstab(op, R_pi, x0=x0, rtol=0.0, atol=atol, maxiter=10 * int(np.sqrt(S)) + 200)
+    if good(x):
+        return x
+    x, _ = spla.gmres(op, R_pi, x0=x0, rtol=0.0, atol=atol, restart=50, maxiter=50)
+    if good(x):
+        return x
+    if S <= DIRECT_SPARSE_MAX:
+        A = (sp.identity(S, format="csc") - beta * K_pi).tocsc()
+        return np.asarray(spla.splu(A).solve(R_pi))
+    V, _, _ = sweep_policy(K_pi, R_pi, problem, x0, target, max_sweeps=100_000)
+    return V
