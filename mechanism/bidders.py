@@ -30,7 +30,7 @@ within Kolmogorov distance 1/L of the Beta law (L = 1024 cells by default), with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -114,9 +114,25 @@ def _frozen(*arrays: np.ndarray) -> None:
         a.setflags(write=False)
 
 
+class _ParameterTable:
+    """The shape of a built-in source, read off its (S, K) parameter table, the field named ``_PARAMS``."""
+
+    _PARAMS: ClassVar[str]
+
+    @property
+    def n_states(self) -> int:
+        """S, the number of states the parameters cover."""
+        return int(getattr(self, self._PARAMS).shape[0])
+
+    @property
+    def n_bidders(self) -> int:
+        """K, the number of columns of a sample."""
+        return int(getattr(self, self._PARAMS).shape[1])
+
+
 # ---------------------------------------------------------------------------- deterministic
 @dataclass(frozen=True, eq=False)
-class TableBids:
+class TableBids(_ParameterTable):
     """A deterministic bid table: bidder k bids ``table[s, k]`` at state s.
 
     Parameters
@@ -127,6 +143,7 @@ class TableBids:
 
     table: FloatArray
     _by_column: FloatArray = field(init=False, repr=False)
+    _PARAMS: ClassVar[str] = "table"
 
     def __post_init__(self) -> None:
         table = _table(self.table, "table").copy()
@@ -134,16 +151,6 @@ class TableBids:
         _frozen(table, by_column)
         object.__setattr__(self, "table", table)
         object.__setattr__(self, "_by_column", by_column)
-
-    @property
-    def n_states(self) -> int:
-        """S, the number of states the table covers."""
-        return int(self.table.shape[0])
-
-    @property
-    def n_bidders(self) -> int:
-        """K, the number of columns of a sample."""
-        return int(self.table.shape[1])
 
     def for_society(self, society: Society) -> TableBids:
         """One column per bidder: primitive columns repeated for every clone (K = N), or self (K = M)."""
@@ -197,14 +204,6 @@ class _QuantileTable:
         self.alpha, self.beta, self.resolution = alpha, beta, resolution
         self._built: tuple[FloatArray, FloatArray] | None = None
 
-    def same_laws(self, other: _QuantileTable) -> bool:
-        """Whether ``other`` tabulates the same laws at the same resolution."""
-        return (
-            self.resolution == other.resolution
-            and np.array_equal(self.alpha, other.alpha)
-            and np.array_equal(self.beta, other.beta)
-        )
-
     @property
     def knots_and_slopes(self) -> tuple[FloatArray, FloatArray]:
         """(knots, slopes), flat, P·(L + 1) entries each; computed on the first call."""
@@ -214,7 +213,7 @@ class _QuantileTable:
 
 
 @dataclass(frozen=True, eq=False)
-class BetaBids:
+class BetaBids(_ParameterTable):
     r"""Beta-distributed bids: bidder k at state s bids ``Beta(μκ, (1 − μ)κ)`` with μ = mean[s, k].
 
     Parameters
@@ -268,6 +267,7 @@ class BetaBids:
     _by_column: tuple[FloatArray, FloatArray] = field(init=False, repr=False)
     _table: _QuantileTable = field(init=False, repr=False)
     _row_start: FloatArray = field(init=False, repr=False)
+    _PARAMS: ClassVar[str] = "mean"
 
     def __post_init__(self) -> None:
         mean = _table(self.mean, "mean").copy()
@@ -308,16 +308,6 @@ class BetaBids:
         object.__setattr__(self, "_row_start", row_start)
 
     @property
-    def n_states(self) -> int:
-        """S, the number of states."""
-        return int(self.mean.shape[0])
-
-    @property
-    def n_bidders(self) -> int:
-        """K, the number of columns of a sample."""
-        return int(self.mean.shape[1])
-
-    @property
     def alpha(self) -> FloatArray:
         """The first Beta shape μκ, shape (S, K)."""
         return self.mean * np.asarray(self.concentration)
@@ -343,8 +333,9 @@ class BetaBids:
         if cols.size == self.n_bidders:
             return self
         bound = BetaBids(self.mean[:, cols], np.asarray(self.concentration)[:, cols], self.sampler, self.resolution)
-        if bound._table.same_laws(self._table):  # every primitive has a bidder: always, but checked
-            object.__setattr__(bound, "_table", self._table)
+        # Every primitive column reappears (M = N·clones >= N), so the distinct laws, sorted by
+        # np.unique, are the same: share the table (and its lazily built quantiles).
+        object.__setattr__(bound, "_table", self._table)
         return bound
 
     def sample(self, states: IntArray, rng: np.random.Generator) -> FloatArray:
@@ -367,7 +358,7 @@ class BetaBids:
 
 # ---------------------------------------------------------------------------- Gaussian
 @dataclass(frozen=True, eq=False)
-class GaussianBids:
+class GaussianBids(_ParameterTable):
     """Gaussian bids: bidder k at state s bids ``mean[s, k] + std[s, k]·ε`` with ε ~ N(0, 1).
 
     Parameters
@@ -380,6 +371,7 @@ class GaussianBids:
     mean: FloatArray
     std: FloatArray | float
     _by_column: tuple[FloatArray, FloatArray] = field(init=False, repr=False)
+    _PARAMS: ClassVar[str] = "mean"
 
     def __post_init__(self) -> None:
         mean = _table(self.mean, "mean").copy()
@@ -392,16 +384,6 @@ class GaussianBids:
         object.__setattr__(self, "mean", mean)
         object.__setattr__(self, "std", std)
         object.__setattr__(self, "_by_column", by_column)
-
-    @property
-    def n_states(self) -> int:
-        """S, the number of states."""
-        return int(self.mean.shape[0])
-
-    @property
-    def n_bidders(self) -> int:
-        """K, the number of columns of a sample."""
-        return int(self.mean.shape[1])
 
     def for_society(self, society: Society) -> GaussianBids:
         """One column per bidder; clones share (mean, std) and draw their own noise."""

@@ -36,7 +36,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from mechanism.bidders import as_bid_source
-from mechanism.rules import MECHANISMS, Mechanism
+from mechanism.rules import Mechanism, resolve_mechanism
 from mechanism.society import Society
 from tasks.mdp import FiniteMDP
 
@@ -258,18 +258,6 @@ def _build_sampler(mdp: FiniteMDP) -> _Sampler:
 
 
 # ---------------------------------------------------------------------------- validation
-def _as_mechanism(mechanism: Any) -> Mechanism:
-    if isinstance(mechanism, Mechanism):
-        return mechanism
-    if isinstance(mechanism, str):
-        if mechanism not in MECHANISMS:
-            raise ValueError(
-                f"unknown mechanism {mechanism!r}; choose one of {sorted(MECHANISMS)} or pass a Mechanism."
-            )
-        return MECHANISMS[mechanism]
-    raise TypeError(f"mechanism must be a Mechanism or a registry name; got {type(mechanism).__name__}.")
-
-
 def _horizon(time_limit: Any, mdp: FiniteMDP) -> int:
     T = mdp.time_limit if time_limit is None else time_limit
     if T is None:
@@ -351,7 +339,7 @@ def rollout(
             f"the society has {society.n_primitives} primitives but the MDP has {mdp.n_actions} actions; "
             "with literal actions primitive i plays action i, so use Society(mdp.n_actions, clones)."
         )
-    mech = _as_mechanism(mechanism)
+    mech = resolve_mechanism(mechanism)
     source = as_bid_source(bidders, society, mdp.n_states)
     T = _horizon(time_limit, mdp)
     E = _episodes(episodes)

@@ -37,6 +37,7 @@ __all__ = [
     "first_price",
     "highest_bid",
     "highest_bidder",
+    "resolve_mechanism",
     "second_highest_bid",
     "second_price",
     "zero_price",
@@ -259,3 +260,17 @@ MECHANISMS: dict[str, Mechanism] = {
 BUILTINS: tuple[str, ...] = tuple(MECHANISMS)
 #: Holland's (1985) name for the first-price rule.
 MECHANISMS["bucket_brigade"] = MECHANISMS["first_price"]
+
+
+def resolve_mechanism(mechanism: Mechanism | str) -> Mechanism:
+    """A :class:`Mechanism` from itself or its name in :data:`MECHANISMS` (aliases included)."""
+    if isinstance(mechanism, Mechanism):
+        return mechanism
+    if isinstance(mechanism, str):
+        if mechanism not in MECHANISMS:
+            raise ValueError(
+                f"unknown mechanism {mechanism!r}; registered: {', '.join(MECHANISMS)} "
+                "(or pass a mechanism.Mechanism object)."
+            )
+        return MECHANISMS[mechanism]
+    raise TypeError(f"mechanism must be a mechanism.Mechanism or a registry name; got {type(mechanism).__name__}.")

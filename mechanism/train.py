@@ -33,11 +33,11 @@ from numpy.typing import NDArray
 
 from mechanism.learners import LEARNERS, Learner, Transition
 from mechanism.rules import (
-    MECHANISMS,
     Mechanism,
     _top_two,
     first_price,
     highest_bid,
+    resolve_mechanism,
     second_highest_bid,
     second_price,
     zero_price,
@@ -138,16 +138,6 @@ class TrainResult:
 
 
 # ---------------------------------------------------------------------------- validation
-def _resolve_mechanism(mechanism: Mechanism | str) -> Mechanism:
-    if isinstance(mechanism, Mechanism):
-        return mechanism
-    if isinstance(mechanism, str):
-        if mechanism not in MECHANISMS:
-            raise ValueError(f"mechanism {mechanism!r} is not registered; choose one of {sorted(MECHANISMS)}.")
-        return MECHANISMS[mechanism]
-    raise TypeError(f"mechanism must be a Mechanism or a registry name; got {type(mechanism).__name__}.")
-
-
 def _resolve_learner(learner: str | Learner, kwargs: Mapping[str, Any]) -> Learner:
     if isinstance(learner, str):
         if learner not in LEARNERS:
@@ -368,7 +358,7 @@ def train(
     """
     if not isinstance(mdp, FiniteMDP):
         raise TypeError(f"mdp must be a tasks.FiniteMDP; got {type(mdp).__name__}.")
-    mech = _resolve_mechanism(mechanism)
+    mech = resolve_mechanism(mechanism)
     clones = _positive_int(clones, "clones")
     agent = _resolve_learner(learner, learner_kwargs)
     steps = _positive_int(steps, "steps")

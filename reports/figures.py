@@ -17,6 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 __all__ = ["bids_over_training", "final_errors", "group_runs"]
 
@@ -35,6 +36,16 @@ def group_runs(rows: Sequence[Row]) -> dict[RunKey, list[Row]]:
 def _label(key: RunKey) -> str:
     learner, mech, clones = key
     return f"{mech} {'cloned' if clones > 1 else 'solitary'}, {learner}"
+
+
+def _save(fig: Figure, path: str | Path) -> Path:
+    """Lay out, write (creating the folder) at 110 dpi and close a figure; return its path."""
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def bids_over_training(rows: Sequence[Row], path: str | Path, title: str = "") -> Path:
@@ -75,12 +86,7 @@ def bids_over_training(rows: Sequence[Row], path: str | Path, title: str = "") -
                 ax.set_ylabel(f"mean bid at state {s0}", fontsize=7)
     axes[0][0].legend(fontsize=6, loc="lower right")
     fig.suptitle(title or "bids (solid, seed band) against Q* (dashed)", fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def final_errors(rows: Sequence[Row], path: str | Path, title: str = "") -> Path:
@@ -102,9 +108,4 @@ def final_errors(rows: Sequence[Row], path: str | Path, title: str = "") -> Path
     ax.set_ylabel("final max |bid − Q*|", fontsize=8)
     ax.legend(fontsize=7)
     ax.set_title(title or "final bid error against Q* (reachable states)", fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)

@@ -160,6 +160,10 @@ def test_quantile_table_is_built_once_and_shared_by_clones() -> None:
     src = BetaBids(mean, 5.0, resolution=32)
     bound = src.for_society(Society(2, clones=3))
     assert bound._table is src._table  # one table for the source and its bound copies
+    # Why sharing is sound: the bound copy's own distinct laws are the source's (every primitive reappears).
+    fresh = BetaBids(bound.mean, bound.concentration, resolution=32)
+    assert np.array_equal(fresh._table.alpha, src._table.alpha)
+    assert np.array_equal(fresh._table.beta, src._table.beta)
     assert src._table.alpha.size == 3  # distinct laws only: rows 0 and 2 repeat, and 0.5·5 twice
     knots = src._table.knots_and_slopes[0]
     bound.sample(np.array([0, 2]), np.random.default_rng(0))

@@ -173,3 +173,15 @@ def test_many_bidders(M: int) -> None:
     bids[..., M - 2] = 0.0
     assert np.array_equal(second_highest_bid(bids), np.full((2, 3), 1.5))
     assert np.array_equal(second_price(bids, np.full((2, 3), M - 40)), np.full((2, 3), 1.5))
+
+
+def test_resolve_mechanism_by_name_alias_or_object() -> None:
+    """One resolver serves rollout, train and check: names and aliases map to the registry, objects pass."""
+    assert rules.resolve_mechanism("ccv") is MECHANISMS["ccv"]
+    assert rules.resolve_mechanism("bucket_brigade") is MECHANISMS["first_price"]
+    own = Mechanism("own", price=first_price, lookahead=highest_bid)
+    assert rules.resolve_mechanism(own) is own
+    with pytest.raises(ValueError, match="unknown mechanism 'nope'"):
+        rules.resolve_mechanism("nope")
+    with pytest.raises(TypeError, match="registry name"):
+        rules.resolve_mechanism(3)  # type: ignore[arg-type]

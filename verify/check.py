@@ -10,24 +10,10 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 
-from mechanism.rules import MECHANISMS, Mechanism
+from mechanism.rules import Mechanism, resolve_mechanism
 from verify.claims import CLAIMS, DEFAULT_BUDGET, Verdict, _check_budget
 
 __all__ = ["check", "resolve_mechanism"]
-
-
-def resolve_mechanism(mechanism: Mechanism | str) -> Mechanism:
-    """A :class:`~mechanism.rules.Mechanism` from itself or its registry name."""
-    if isinstance(mechanism, Mechanism):
-        return mechanism
-    if isinstance(mechanism, str):
-        if mechanism not in MECHANISMS:
-            raise ValueError(
-                f"unknown mechanism {mechanism!r}; registered: {', '.join(MECHANISMS)} "
-                "(or pass a mechanism.Mechanism object)."
-            )
-        return MECHANISMS[mechanism]
-    raise TypeError(f"mechanism must be a mechanism.Mechanism or a registry name; got {type(mechanism).__name__}.")
 
 
 def check(

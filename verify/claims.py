@@ -334,6 +334,60 @@ def _battery(names: Sequence[str]) -> list[tuple[str, FiniteMDP]]:
     return [(n, built[n]()) for n in names]
 
 
+def _search_mdps(
+    falsify_mdp: Callable[[FiniteMDP, str], Counterexample | None],
+    battery: Sequence[str],
+    number: tuple[str, str],
+    budget: int,
+    seed: int,
+) -> tuple[Counterexample | None, int, str]:
+    """Run a claim over MDPs: the battery, then a search of generated MDPs (1-4 states, 2-3 actions).
+
+    Returns the counterexample (the search's shrunk one first, else the first battery one), the
+    number of generated MDPs tried, and notes giving the number ``number = (label, key)`` of each
+    battery task: ``numbers[key]`` of its counterexample, 0 where the claim held.
+    """
+    label, key = number
+    notes, battery_cx = [], None
+    for name, mdp in _battery(battery):
+        cx_b = falsify_mdp(mdp, name)
+        notes.append(f"{name}: {label} {0.0 if cx_b is None else cx_b.numbers[key]:.6g}")
+        battery_cx = battery_cx or cx_b
+    strategy = finite_mdps(dense=None, terminals=True, min_actions=2, max_actions=3, max_states=4)
+    cx, tried = _search(strategy, lambda mdp: falsify_mdp(mdp, "search"), budget, seed)
+    return cx or battery_cx, tried, "; ".join(notes)
+
+
+def _verdict(
+    claim: str,
+    mechanism: Mechanism,
+    clones: int,
+    found: tuple[Counterexample | None, int],
+    budget: int,
+    seed: int,
+    tolerance: float,
+    searched: str,
+    t0: float,
+    notes: str = "",
+) -> Verdict:
+    """The verdict of a claim from its search result ``found = (counterexample or None, cases tried)``."""
+    cx, tried = found
+    return Verdict(
+        claim=claim,
+        mechanism=mechanism.name,
+        clones=clones,
+        holds=cx is None,
+        counterexample=cx,
+        examples_tried=tried,
+        seed=seed,
+        budget=budget,
+        tolerance=tolerance,
+        searched=searched,
+        notes=notes,
+        seconds=time.perf_counter() - t0,
+    )
+
+
 # ---------------------------------------------------------------------------------------------- truthful
 def truthful(mechanism: Mechanism, clones: int, budget: int = DEFAULT_BUDGET, seed: int = 0) -> Verdict:
     """Truthful bidding is dominant in one auction: no bid beats bidding one's valuation, whatever the others bid.
@@ -374,7 +428,7 @@ def truthful(mechanism: Mechanism, clones: int, budget: int = DEFAULT_BUDGET, se
             claim="truthful",
             description=(
                 f"In one {mechanism.name} auction, bidder {m} values winning at {values[m]:.6g} and bids exactly that; "
-                f"it gets utility {u0:.6g} (winner {winner}, price {price:.6g}), but {how} {x:.6g} it gets "
+                f"it gets utility {u0:.6g} (winner {winner}, price {price:.6g}), but {how} {x:.10g} it gets "
                 f"{u0 + gain:.6g}: truthful bidding is not dominant."
             ),
             bids=bids[None, :].copy(),
@@ -392,23 +446,11 @@ def truthful(mechanism: Mechanism, clones: int, budget: int = DEFAULT_BUDGET, se
         )
 
     cx, tried = _search(auctions(), falsify, budget, seed)
-    return Verdict(
-        claim="truthful",
-        mechanism=mechanism.name,
-        clones=clones,
-        holds=cx is None,
-        counterexample=cx,
-        examples_tried=tried,
-        seed=seed,
-        budget=budget,
-        tolerance=TOL_AUCTION,
-        searched=(
-            f"{tried} one-shot auctions: {lo_A}-4 primitives x {clones} clone(s), valuations and bids from the grid "
-            f"{BID_GRID}; best deviation "
-            f"{'exact (breakpoint analysis)' if is_exact(mechanism) else 'by candidate search'}"
-        ),
-        seconds=time.perf_counter() - t0,
+    searched = (
+        f"{tried} one-shot auctions: {lo_A}-4 primitives x {clones} clone(s), valuations and bids from the grid "
+        f"{BID_GRID}; best deviation {'exact (breakpoint analysis)' if is_exact(mechanism) else 'by candidate search'}"
     )
+    return _verdict("truthful", mechanism, clones, (cx, tried), budget, seed, TOL_AUCTION, searched, t0)
 
 
 # ---------------------------------------------------------------------------------------------- credit
@@ -467,28 +509,17 @@ def conserves_credit(mechanism: Mechanism, clones: int, budget: int = DEFAULT_BU
                 "credit_gap": float(gap[e]),
                 "rollout_seed": rollout_seed,
                 "time_limit_used": mdp.time_limit or ROLLOUT_TIME_LIMIT,
-                **{k: v for k, v in steps.items()},
+                **steps,
                 "ended": ended,
             },
         )
 
     cx, tried = _search(cases(), falsify, budget, seed)
-    return Verdict(
-        claim="conserves_credit",
-        mechanism=mechanism.name,
-        clones=clones,
-        holds=cx is None,
-        counterexample=cx,
-        examples_tried=tried,
-        seed=seed,
-        budget=budget,
-        tolerance=TOL_CREDIT,
-        searched=(
-            f"{tried} generated (MDP, bid table) pairs x {ROLLOUT_EPISODES} episodes: 1-4 states, 1-3 actions, dense "
-            f"or sparse, terminal states, time limits (1, 2, 3, 5 or {ROLLOUT_TIME_LIMIT}), bids from {BID_GRID}"
-        ),
-        seconds=time.perf_counter() - t0,
+    searched = (
+        f"{tried} generated (MDP, bid table) pairs x {ROLLOUT_EPISODES} episodes: 1-4 states, 1-3 actions, dense "
+        f"or sparse, terminal states, time limits (1, 2, 3, 5 or {ROLLOUT_TIME_LIMIT}), bids from {BID_GRID}"
     )
+    return _verdict("conserves_credit", mechanism, clones, (cx, tried), budget, seed, TOL_CREDIT, searched, t0)
 
 
 # ---------------------------------------------------------------------------------------------- equilibrium
@@ -516,7 +547,7 @@ def q_star_equilibrium(mechanism: Mechanism, clones: int, budget: int = DEFAULT_
                 f"Every bidder bids Q*(s, its primitive) under {mechanism.name} with {clones} clone(s). At state "
                 f"{ex.state}, bidder {ex.bidder} (primitive {ex.bidder % mdp.n_actions}) bids {ex.bid:.6g}, values "
                 f"winning at {ex.valuation:.6g} and faces a top rival bid of {ex.others_best:.6g}; {how} "
-                f"{ex.deviation:.6g} it gains {ex.value:.6g}: the Q* profile is not an equilibrium."
+                f"{ex.deviation:.10g} it gains {ex.value:.6g}: the Q* profile is not an equilibrium."
             ),
             mdp=mdp,
             bids=bids,
@@ -536,32 +567,14 @@ def q_star_equilibrium(mechanism: Mechanism, clones: int, budget: int = DEFAULT_
             source=source,
         )
 
-    notes, battery_cx = [], None
-    for name, mdp in _battery(("bandit", "chain", "duality", "duality-rescaled")):
-        cx_b = falsify_mdp(mdp, name)
-        notes.append(f"{name}: exploitability {0.0 if cx_b is None else cx_b.numbers['gain']:.6g}")
-        battery_cx = battery_cx or cx_b
-    strategy = finite_mdps(dense=None, terminals=True, min_actions=2, max_actions=3, max_states=4)
-    cx, tried = _search(strategy, lambda mdp: falsify_mdp(mdp, "search"), budget, seed)
-    cx = cx or battery_cx
-    return Verdict(
-        claim="q_star_equilibrium",
-        mechanism=mechanism.name,
-        clones=clones,
-        holds=cx is None,
-        counterexample=cx,
-        examples_tried=tried,
-        seed=seed,
-        budget=budget,
-        tolerance=TOL_VALUE,
-        searched=(
-            f"battery (bandit, chain, duality, duality rescaled) + {tried} generated MDPs: 1-4 states, 2-3 actions, "
-            f"dense or sparse, terminal states, gamma 0.5-0.95, rewards from a grid; exploitability "
-            f"{'exact' if is_exact(mechanism) else 'by candidate search'}"
-        ),
-        notes="; ".join(notes),
-        seconds=time.perf_counter() - t0,
+    battery = ("bandit", "chain", "duality", "duality-rescaled")
+    cx, tried, notes = _search_mdps(falsify_mdp, battery, ("exploitability", "gain"), budget, seed)
+    searched = (
+        f"battery (bandit, chain, duality, duality rescaled) + {tried} generated MDPs: 1-4 states, 2-3 actions, "
+        f"dense or sparse, terminal states, gamma 0.5-0.95, rewards from a grid; exploitability "
+        f"{'exact' if is_exact(mechanism) else 'by candidate search'}"
     )
+    return _verdict("q_star_equilibrium", mechanism, clones, (cx, tried), budget, seed, TOL_VALUE, searched, t0, notes)
 
 
 # ---------------------------------------------------------------------------------------------- optimality
@@ -574,30 +587,45 @@ def greedy_policy(bids: FloatArray, mechanism: Mechanism, n_actions: int, clones
 def fixed_point_shortfall(mdp: FiniteMDP, mechanism: Mechanism, clones: int) -> dict[str, Any]:
     """Compare the greedy policy of the truthful fixed point with V*: the numbers behind ``fixed_point_optimal``.
 
-    Returns a dict with ``bids``, ``policy``, ``V_pi``, ``V_star``, ``shortfall`` (S,) = V* − V^π on
-    non-terminal states (0 on terminal ones) and ``start_shortfall`` = start·(V* − V^π).
+    Returns a dict with ``bids``, ``policy``, ``V_pi``, ``V_star``, ``Q_star``, ``shortfall`` (S,) =
+    V* − V^π on non-terminal states (0 on terminal ones), ``start_shortfall`` = start·(V* − V^π)
+    and ``top_margin`` (S,): at each non-terminal state the best primitive's bid minus the best bid
+    of any other primitive (clones of one primitive bid alike), +inf on terminal states and with
+    one action. A margin of 0 is a tie, which the mechanism breaks towards the lower index.
     """
     bids = truthful_fixed_point(mdp, mechanism, clones)
     pi = greedy_policy(bids, mechanism, mdp.n_actions, clones)
     V_pi = evaluate(mdp, pi)
-    V_star = solve(mdp).V
-    short = np.where(terminal_mask(mdp), 0.0, V_star - V_pi)
+    sol = solve(mdp)
+    terminal = terminal_mask(mdp)
+    short = np.where(terminal, 0.0, sol.V - V_pi)
+    per_primitive = np.sort(bids[:, : mdp.n_actions], axis=1)  # bids = b(s, m % A): columns 0..A-1 cover them
+    margin = per_primitive[:, -1] - per_primitive[:, -2] if mdp.n_actions > 1 else np.full(mdp.n_states, np.inf)
     return {
         "bids": bids,
         "policy": pi,
         "V_pi": V_pi,
-        "V_star": V_star,
+        "V_star": sol.V,
+        "Q_star": sol.Q,
         "shortfall": short,
-        "start_shortfall": float(np.asarray(mdp.start, dtype=np.float64) @ (V_star - V_pi)),
+        "start_shortfall": float(np.asarray(mdp.start, dtype=np.float64) @ (sol.V - V_pi)),
+        "top_margin": np.where(terminal, np.inf, margin),
     }
 
 
-def fixed_point_optimal(mechanism: Mechanism, clones: int, budget: int = DEFAULT_BUDGET, seed: int = 0) -> Verdict:
+def fixed_point_optimal(
+    mechanism: Mechanism, clones: int, budget: int = DEFAULT_BUDGET, seed: int = 0, *, strict_ties: bool = False
+) -> Verdict:
     """The greedy policy of the truthful fixed point achieves V* at every non-terminal state.
 
     Battery: bandit, chain, duality; then generated MDPs (1-4 states, 2-3 actions, dense or
     sparse, terminal states, γ in 0.5..0.95). V* from :func:`verify.solve`, V^π from
     :func:`verify.evaluate`.
+
+    With ``strict_ties=True`` a shortfall counts only where no tie-break decides the policy: the
+    fixed point's top bid must be unique at every non-terminal state, its ``top_margin`` (see
+    :func:`fixed_point_shortfall`) above the value tolerance ``1e-8·max(1, max|R|)/(1 − γ)``. The
+    counterexample then also carries Q* and the margins.
     """
     clones = _check_society(mechanism, clones)
     budget, seed = _check_budget(budget, seed)
@@ -607,13 +635,18 @@ def fixed_point_optimal(mechanism: Mechanism, clones: int, budget: int = DEFAULT
         res = fixed_point_shortfall(mdp, mechanism, clones)
         short = res["shortfall"]
         s = int(np.argmax(short))
-        if not short[s] > TOL_VALUE * _value_scale(mdp):
+        tol = TOL_VALUE * _value_scale(mdp)
+        if not short[s] > tol:
             return None
+        if strict_ties and not res["top_margin"].min() > tol:
+            return None
+        strict = {"Q_star": res["Q_star"], "top_margin": res["top_margin"]} if strict_ties else {}
         return Counterexample(
             claim="fixed_point_optimal",
             description=(
                 f"At the truthful fixed point of {mechanism.name} with {clones} clone(s) the society plays "
-                f"{res['policy'].tolist()} (winner's primitive per state); from state {s} it earns "
+                f"{res['policy'].tolist()} (winner's primitive per state"
+                f"{', every top bid unique' if strict_ties else ''}); from state {s} it earns "
                 f"{res['V_pi'][s]:.6g} but V*({s}) = {res['V_star'][s]:.6g}: short by {short[s]:.6g}."
             ),
             mdp=mdp,
@@ -625,35 +658,19 @@ def fixed_point_optimal(mechanism: Mechanism, clones: int, budget: int = DEFAULT
                 "V_pi": res["V_pi"],
                 "V_star": res["V_star"],
                 "start_shortfall": res["start_shortfall"],
+                **strict,
             },
             source=source,
         )
 
-    notes, battery_cx = [], None
-    for name, mdp in _battery(("bandit", "chain", "duality")):
-        cx_b = falsify_mdp(mdp, name)
-        notes.append(f"{name}: shortfall {0.0 if cx_b is None else cx_b.numbers['shortfall']:.6g}")
-        battery_cx = battery_cx or cx_b
-    strategy = finite_mdps(dense=None, terminals=True, min_actions=2, max_actions=3, max_states=4)
-    cx, tried = _search(strategy, lambda mdp: falsify_mdp(mdp, "search"), budget, seed)
-    cx = cx or battery_cx
-    return Verdict(
-        claim="fixed_point_optimal",
-        mechanism=mechanism.name,
-        clones=clones,
-        holds=cx is None,
-        counterexample=cx,
-        examples_tried=tried,
-        seed=seed,
-        budget=budget,
-        tolerance=TOL_VALUE,
-        searched=(
-            f"battery (bandit, chain, duality) + {tried} generated MDPs: 1-4 states, 2-3 actions, dense or sparse, "
-            "terminal states, gamma 0.5-0.95, rewards from a grid; V^pi compared with V* at every non-terminal state"
-        ),
-        notes="; ".join(notes),
-        seconds=time.perf_counter() - t0,
+    battery = ("bandit", "chain", "duality")
+    cx, tried, notes = _search_mdps(falsify_mdp, battery, ("shortfall", "shortfall"), budget, seed)
+    searched = (
+        f"battery (bandit, chain, duality) + {tried} generated MDPs: 1-4 states, 2-3 actions, dense or sparse, "
+        "terminal states, gamma 0.5-0.95, rewards from a grid; V^pi compared with V* at every non-terminal state"
+        f"{'; only fixed points with a unique top bid at every non-terminal state' if strict_ties else ''}"
     )
+    return _verdict("fixed_point_optimal", mechanism, clones, (cx, tried), budget, seed, TOL_VALUE, searched, t0, notes)
 
 
 ClaimFn = Callable[[Mechanism, int, int, int], Verdict]

@@ -62,8 +62,28 @@ def _check_unit(value: float, name: str, low_open: bool = False) -> None:
         raise ValueError(f"{name} must lie in {'(0, 1]' if low_open else '[0, 1]'}; got {value!r}.")
 
 
+class _ActionValueBids:
+    """What both baselines share: their "bids" are their action-value estimates Q(s, ·)."""
+
+    def sample(
+        self, params: TableParams, seed: IntArray, s: IntArray, progress: float, rng: np.random.Generator
+    ) -> FloatArray:
+        """The agent's Q(s, ·), (..., A): what it would "bid"."""
+        return params.Q[seed, s]
+
+    def mean_bids(self, params: TableParams) -> FloatArray:
+        """Q of every (seed, state, action), a copy: (N, S, A)."""
+        return params.Q.copy()
+
+
+def _tables(n_seeds: int, n_states: int, n_primitives: int, initial: float) -> TableParams:
+    """Q = ``initial`` and logits z = 0, both (N, S, A)."""
+    shape = (n_seeds, n_states, n_primitives)
+    return TableParams(np.full(shape, float(initial)), np.zeros(shape))
+
+
 @dataclass(frozen=True)
-class QLearning:
+class QLearning(_ActionValueBids):
     """Tabular ε-greedy Q-learning (see the module docstring).
 
     Parameters
@@ -90,14 +110,7 @@ class QLearning:
     def init(
         self, n_seeds: int, n_states: int, n_primitives: int, clones: int, rng: np.random.Generator
     ) -> TableParams:
-        shape = (n_seeds, n_states, n_primitives)
-        return TableParams(np.full(shape, float(self.initial)), np.zeros(shape))
-
-    def sample(
-        self, params: TableParams, seed: IntArray, s: IntArray, progress: float, rng: np.random.Generator
-    ) -> FloatArray:
-        """The agent's Q(s, ·), (..., A): what it would "bid"."""
-        return params.Q[seed, s]
+        return _tables(n_seeds, n_states, n_primitives, self.initial)
 
     def act(
         self, params: TableParams, seed: IntArray, s: IntArray, progress: float, rng: np.random.Generator
@@ -120,15 +133,12 @@ class QLearning:
         target = step.r_t + step.discount_t * boot
         _batched_step(params.Q, target, (step.seed * S + step.s_t) * A + step.a_t, float(self.step_size))
 
-    def mean_bids(self, params: TableParams) -> FloatArray:
-        return params.Q.copy()
-
     def greedy(self, params: TableParams) -> IntArray:
         return np.argmax(params.Q, axis=-1)
 
 
 @dataclass(frozen=True)
-class SoftmaxPolicyGradient:
+class SoftmaxPolicyGradient(_ActionValueBids):
     """Tabular softmax actor-critic (see the module docstring).
 
     Parameters
@@ -157,14 +167,7 @@ class SoftmaxPolicyGradient:
     def init(
         self, n_seeds: int, n_states: int, n_primitives: int, clones: int, rng: np.random.Generator
     ) -> TableParams:
-        shape = (n_seeds, n_states, n_primitives)
-        return TableParams(np.zeros(shape), np.zeros(shape))
-
-    def sample(
-        self, params: TableParams, seed: IntArray, s: IntArray, progress: float, rng: np.random.Generator
-    ) -> FloatArray:
-        """The critic's Q(s, ·), (..., A)."""
-        return params.Q[seed, s]
+        return _tables(n_seeds, n_states, n_primitives, 0.0)
 
     def act(
         self, params: TableParams, seed: IntArray, s: IntArray, progress: float, rng: np.random.Generator
@@ -188,9 +191,6 @@ class SoftmaxPolicyGradient:
         log_pi = np.log(np.maximum(pi, 1e-300))
         H = -(pi * log_pi).sum(axis=-1, keepdims=True)
         z[state_cell] += self.lr * (pi * adv + self.entropy * (-pi * (log_pi + H)))
-
-    def mean_bids(self, params: TableParams) -> FloatArray:
-        return params.Q.copy()
 
     def greedy(self, params: TableParams) -> IntArray:
         return np.argmax(params.z, axis=-1)
