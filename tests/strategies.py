@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from mechanism import BUILTINS, MECHANISMS, Mechanism, Society
@@ -18,6 +19,7 @@ __all__ = [
     "BID_GRID",
     "REWARD_GRID",
     "bid_profiles",
+    "examples",
     "finite_mdps",
     "mechanisms",
     "societies",
@@ -34,3 +36,16 @@ def societies(draw: Any, max_primitives: int = 4, clones: tuple[int, ...] = (1, 
 def mechanisms() -> st.SearchStrategy[Mechanism]:
     """One of the built-in mechanisms (:data:`mechanism.BUILTINS`)."""
     return st.sampled_from([MECHANISMS[name] for name in BUILTINS])
+
+
+#: ``max_examples`` of the ``ci`` profile (tests/conftest.py): the unit that per-test budgets scale.
+_CI_EXAMPLES = 40
+
+
+def examples(n: int) -> int:
+    """A per-test example budget that grows with the active hypothesis profile.
+
+    ``n`` is the budget under the ``ci`` profile; ``dev`` (or any profile with more examples) scales
+    it by the same factor, so ``--hypothesis-profile dev`` searches every property harder.
+    """
+    return max(1, round(n * settings.default.max_examples / _CI_EXAMPLES))

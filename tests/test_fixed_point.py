@@ -9,7 +9,7 @@ import tasks
 import verify
 from mechanism import MECHANISMS, Mechanism, highest_bid, second_price
 from tasks import FiniteMDP
-from tests.strategies import finite_mdps
+from tests.strategies import examples, finite_mdps
 from verify.fixed_point import FixedPointError, bellman_bids, solve_fixed_point, truthful_fixed_point
 
 MAX_LOOKAHEAD = ("vickrey", "first_price")
@@ -51,7 +51,7 @@ def test_environment_reward_fixed_point_is_the_reward() -> None:
     np.testing.assert_array_equal(truthful_fixed_point(mdp, MECHANISMS["env_reward"], 2), np.tile(mdp.R, 2))
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(finite_mdps(dense=None, gamma=(0.5, 0.95)))
 def test_cloned_ccv_and_max_lookaheads_give_q_star(mdp: FiniteMDP) -> None:
     live = ~mdp.terminal
@@ -60,7 +60,7 @@ def test_cloned_ccv_and_max_lookaheads_give_q_star(mdp: FiniteMDP) -> None:
         np.testing.assert_allclose(b[live], _q_profile(mdp, clones)[live], atol=1e-8)
 
 
-@settings(max_examples=30)
+@settings(max_examples=examples(30))
 @given(finite_mdps(dense=None, gamma=(0.5, 0.95)))
 @example(tasks.chain(gamma=0.9))
 def test_the_fixed_point_solves_its_equation_within_the_bound(mdp: FiniteMDP) -> None:

@@ -24,7 +24,7 @@ from mechanism import (
     rollout,
     second_price,
 )
-from tests.strategies import BID_GRID, bid_profiles, finite_mdps
+from tests.strategies import BID_GRID, bid_profiles, examples, finite_mdps
 
 TOL = 1e-9
 #: ccv with the lookahead of first price: credits b⁽¹⁾_{t+1} but the buyer pays b⁽²⁾_{t+1} (a planted bug).
@@ -222,4 +222,4 @@ class AuctionLedger(RuleBasedStateMachine):
 
 
 TestAuctionLedger = AuctionLedger.TestCase
-TestAuctionLedger.settings = settings(max_examples=40, stateful_step_count=8, deadline=None)
+TestAuctionLedger.settings = settings(max_examples=examples(40), stateful_step_count=8, deadline=None)

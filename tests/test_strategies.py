@@ -6,9 +6,9 @@ from hypothesis import strategies as st
 
 from mechanism import BUILTINS, Mechanism, Society
 from tasks import FiniteMDP
-from tests.strategies import bid_profiles, finite_mdps, mechanisms, societies, valuations
+from tests.strategies import bid_profiles, examples, finite_mdps, mechanisms, societies, valuations
 
-QUICK = settings(max_examples=60, database=None, derandomize=True)
+QUICK = settings(max_examples=examples(60), database=None, derandomize=True)
 
 
 @QUICK
@@ -55,7 +55,7 @@ def test_ties_are_common() -> None:
     # Over 100 derandomised draws of 4 bids from the 5-point grid, more than a third have a tied top bid.
     seen: list[bool] = []
 
-    @settings(max_examples=100, database=None, derandomize=True)
+    @settings(max_examples=examples(100), database=None, derandomize=True)
     @given(bid_profiles(1, 4))
     def record(b: np.ndarray) -> None:
         seen.append(bool(np.sum(b[0] == b[0].max()) >= 2))
