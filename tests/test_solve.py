@@ -14,12 +14,15 @@ import tasks
 import verify
 from verify.bellman import discounted_problem, problem_from_mdp, q_values
 from verify.solution import Solution
+from verify.solve import choose_method, compact
 from verify.solvers import (
     linear_program,
     modified_policy_iteration,
     policy_iteration,
     value_iteration,
 )
+from verify.solvers._doubling import evaluate_functional, is_functional
+from verify.solvers.hybrid import pi_cost, predicted_vi_sweeps
 
 METHODS = ("pi", "vi", "mpi", "lp")
 
@@ -109,12 +112,95 @@ def test_bandit_q_star_is_the_payments(method: str) -> None:
 def test_auto_records_its_choice() -> None:
     assert verify.solve(tasks.chain()).method in {f"auto:{m}" for m in METHODS}
     assert verify.solve(tasks.random_mdp(300, 3, seed=1)).method == "auto:mpi"
+    assert verify.solve(tasks.random_mdp(300, 3, successors=4, sparse=True, seed=1)).method == "auto:mpi"
+
+
+# ----------------------------------------------------------------------------- deterministic kernels
+def ring(n: int, gamma: float, R: np.ndarray, steps: tuple[int, ...]) -> tasks.FiniteMDP:
+    """A deterministic ring: action a moves s to (s + steps[a]) mod n."""
+    s = np.arange(n)
+    cols = np.stack([(s + k) % n for k in steps], axis=1).ravel()
+    K = sp.csr_array((np.ones(n * len(steps)), cols, np.arange(n * len(steps) + 1)), shape=(n * len(steps), n))
+    return tasks.FiniteMDP(K, R, gamma)
+
+
+def test_auto_on_a_long_cycle_switches_from_vi_to_pi_and_is_exact() -> None:
+    # Action 0 advances s -> s + 1 (mod n) and pays 1 when leaving state 0; action 1 stays and pays -1.
+    # Advancing forever collects 1 every n steps, the first after t = (n - s) mod n steps:
+    # V*(s) = γ^t / (1 - γ^n) (geometric series); staying is worse since γ(V*(s) - V*(s + 1)) < 1.
+    n, gamma = 2000, 0.999
+    R = np.zeros((n, 2))
+    R[0, 0], R[:, 1] = 1.0, -1.0
+    mdp = ring(n, gamma, R, (1, 0))
+    problem = compact(problem_from_mdp(mdp))
+    # VI's worst case here is its actual cost: no mixing, the bound shrinks like γ^k, ~2.5e4 sweeps at 1e-8.
+    assert predicted_vi_sweeps(problem, 1e-8) > 20_000
+    with pytest.warns(verify.ConvergenceWarning, match="iteration cap"):
+        value_iteration(problem, 1e-8, max_iter=1000)
+    assert choose_method(problem, 1e-8) == "vi+pi"
+    sol = verify.solve(mdp, tol=1e-8)
+    assert sol.method == "auto:vi+pi"
+    assert sol.iterations <= pi_cost(problem) + 5  # the VI budget plus a few policy improvements
+    t = (n - np.arange(n)) % n
+    np.testing.assert_allclose(sol.V, gamma**t / (1 - gamma**n), atol=1e-8, rtol=0)
+    assert (sol.policy == 0).all()
+    assert sol.error_bound <= 1e-8
+
+
+def test_auto_on_a_random_deterministic_ring_meets_the_bellman_residual() -> None:
+    # Steps +1 or +2 with random rewards: no closed form, so check V against the Bellman operator
+    # directly: |V - V*| <= |TV - V| / (1 - γ) (Puterman 1994, Thm 6.3.1), computed densely here.
+    n, gamma = 2000, 0.999
+    mdp = ring(n, gamma, np.random.default_rng(7).random((n, 2)), (1, 2))
+    sol = verify.solve(mdp, tol=1e-8)
+    assert sol.method in {"auto:vi+pi", "auto:vi"}
+    assert sol.iterations <= pi_cost(compact(problem_from_mdp(mdp))) + 10
+    TV = (mdp.R + gamma * (mdp.kernel @ sol.V).reshape(n, 2)).max(axis=1)
+    assert float(np.abs(TV - sol.V).max()) / (1 - gamma) <= 1e-8
+    assert sol.error_bound <= 1e-8
+
+
+def test_taxi_stays_on_value_iteration() -> None:
+    # Every Taxi path reaches the absorbing terminal, so VI's values are exact after a few sweeps,
+    # far below its worst-case prediction; the sweep budget lets VI finish.
+    sol = verify.solve(tasks.taxi(0.99))
+    assert sol.method == "auto:vi"
+    assert sol.iterations < 30
+    assert sol.error_bound <= 1e-10
+
+
+@st.composite
+def functional_kernels(draw: st.DrawFn) -> tuple[sp.csr_array, np.ndarray, float]:
+    """A policy kernel with at most one entry per row (weights <= 1, some rows empty), rewards, β."""
+    n = draw(st.integers(1, 40))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    beta = draw(st.sampled_from([0.0, 0.5, 0.99, 0.999]))
+    has = rng.random(n) < draw(st.sampled_from([1.0, 0.8]))
+    w = np.where(rng.random(n) < 0.5, 1.0, rng.random(n))
+    indptr = np.concatenate([[0], np.cumsum(has)])
+    K = sp.csr_array((w[has], rng.integers(0, n, int(has.sum())), indptr), shape=(n, n))
+    return K, rng.uniform(-1.0, 1.0, n), beta
+
+
+@given(case=functional_kernels())
+def test_pointer_doubling_matches_a_direct_solve(case: tuple[sp.csr_array, np.ndarray, float]) -> None:
+    K, R, beta = case
+    assert is_functional(K)
+    direct = np.linalg.solve(np.eye(K.shape[0]) - beta * K.toarray(), R)
+    scale = 1.0 + float(np.abs(direct).max())
+    np.testing.assert_allclose(evaluate_functional(K, R, beta), direct, atol=1e-12 * scale, rtol=0)
 
 
 # ----------------------------------------------------------------------------- cross-checks and bounds
+# A 2-cycle at γ = 0.999: McQueen-extrapolated sweeps settle into a rounding limit cycle with
+# |TV − V| ~ ulp(V)/(1 − γ), a bound of ~3e-8; MPI must fall back to an exact evaluation.
+TWO_CYCLE = tasks.FiniteMDP(np.array([[[0.0, 1.0]], [[1.0, 0.0]]]), np.array([[0.14491788], [0.49264472]]), 0.999)
+
+
 @given(mdp=mdps())
 @example(mdp=tasks.duality())
 @example(mdp=tasks.chain())
+@example(mdp=TWO_CYCLE)
 def test_methods_agree_and_bounds_cover_the_error(mdp: tasks.FiniteMDP) -> None:
     ref = reference(mdp)
     for method in METHODS:

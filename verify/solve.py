@@ -12,6 +12,7 @@ from tasks.mdp import FiniteMDP
 from verify.bellman import Problem, problem_from_mdp
 from verify.solution import Solution
 from verify.solvers import linear_program, modified_policy_iteration, policy_iteration, value_iteration
+from verify.solvers.hybrid import pi_cost, predicted_vi_sweeps, value_then_policy_iteration
 
 __all__ = ["METHODS", "choose_method", "solve"]
 
@@ -24,6 +25,12 @@ _SOLVERS: dict[str, Callable[[Problem, float], Solution]] = {
 
 #: Every accepted ``method``: ``auto`` plus the methods it chooses among.
 METHODS: tuple[str, ...] = ("auto", *_SOLVERS)
+
+#: What ``auto`` may run: the methods above plus VI with a budget, then PI (:mod:`verify.solvers.hybrid`).
+_AUTO_SOLVERS: dict[str, Callable[[Problem, float], Solution]] = {**_SOLVERS, "vi+pi": value_then_policy_iteration}
+
+#: Sparse kernels with at most this many stored entries per row on average count as deterministic.
+DETERMINISTIC_ENTRIES = 1.5
 
 #: Dense problems with at most this many states are solved by PI (an LU of S×S is cheaper than sweeps).
 PI_DENSE_MAX_STATES = 200
@@ -62,25 +69,37 @@ def compact(problem: Problem) -> Problem:
     return replace(problem, K=sp.csr_array((data, cols, indptr), shape=K.shape))
 
 
-def choose_method(problem: Problem) -> str:
-    """The method ``auto`` uses for ``problem``.
+def choose_method(problem: Problem, tol: float = 1e-10) -> str:
+    """The method ``auto`` uses for ``problem`` at tolerance ``tol``.
 
     Measured in ``tests/benchmarks/test_bench_solve.py``: the cost of every method is dominated by
-    passes over the (S·A, S) kernel. Modified PI touches the whole kernel once per improvement and
-    evaluates on the ``S`` rows of the current policy only, with McQueen extrapolation removing the
-    slow constant mode, so it is the fastest on dense random kernels (S = 2000) and on sparse
-    ones (S = 10^5 .. 10^6). For tiny dense problems an exact LU of the S×S policy system costs
-    less than the sweeps, so PI wins there (FrozenLake 8x8, chain, bandit). On (nearly)
-    deterministic sparse kernels (Taxi) partial evaluation gains nothing (no mixing for McQueen's
-    extrapolation to exploit) and plain VI, whose values become exact once every path has reached
-    a terminal state, needs the fewest passes. Limitation: a deterministic kernel with long cycles
-    and γ near 1 makes VI slow (about log(tol)/log(γ) sweeps); pass ``method="pi"`` there.
+    passes over the (S·A, S) kernel. The rule:
+
+    1. Dense with at most ``PI_DENSE_MAX_STATES`` states: ``pi``. An exact LU of the S×S policy
+       system costs less than the sweeps (FrozenLake 8x8, chain, bandit).
+    2. Sparse with at most ``DETERMINISTIC_ENTRIES`` entries per row (deterministic, like Taxi; a
+       dense kernel that is mostly zeros is stored as CSR first, :func:`compact`): no mixing, so
+       partial evaluation gains nothing, and the choice is between VI and PI by their predicted
+       costs in sweeps of the whole kernel. VI needs at most
+       ``n_VI = 1 + log(tol / B_1) / log g`` sweeps (``B_1`` the McQueen bound after the first
+       sweep, ``g`` the modulus; :func:`~verify.solvers.hybrid.predicted_vi_sweeps`), attained on
+       long cycles: ~ 3·10^4 at γ = 0.999. PI costs about ``c_PI = 10·(1 + D/A)`` sweeps: ten
+       improvements, each one sweep plus an exact evaluation by pointer doubling in ``D =
+       log2(log ε / log g)`` passes over the S states (:func:`~verify.solvers.hybrid.pi_cost`).
+       If ``n_VI <= c_PI``: ``vi``. Otherwise ``vi+pi``: VI for at most ``c_PI`` sweeps, since it
+       often ends far sooner than ``n_VI`` (Taxi: values are exact once every path has reached the
+       terminal state, 19 sweeps), then PI from VI's greedy policy; at most about twice the
+       cheaper of the two (rent or buy).
+    3. Otherwise (dense above ``PI_DENSE_MAX_STATES`` states, or sparse with several successors
+       per row): ``mpi``. It touches the whole kernel once per improvement and evaluates on the
+       ``S`` rows of the current policy only, with McQueen extrapolation removing the slow
+       constant mode: fastest on dense random kernels (S = 2000) and sparse ones (S = 10^5 .. 10^6).
     """
     if not problem.is_sparse and problem.n_states <= PI_DENSE_MAX_STATES:
         return "pi"
     K = problem.K
-    if not isinstance(K, np.ndarray) and K.nnz <= 1.5 * problem.n_states * problem.n_actions:
-        return "vi"
+    if not isinstance(K, np.ndarray) and K.nnz <= DETERMINISTIC_ENTRIES * problem.n_states * problem.n_actions:
+        return "vi" if predicted_vi_sweeps(problem, tol) <= pi_cost(problem) else "vi+pi"
     return "mpi"
 
 
@@ -91,7 +110,13 @@ def solve(mdp: FiniteMDP, method: str = "auto", tol: float = 1e-10) -> Solution:
     ----------
     mdp : FiniteMDP
     method : {"auto", "pi", "vi", "mpi", "lp"}
-        ``auto`` picks per problem (:func:`choose_method`) and records it as ``"auto:<method>"``.
+        ``auto`` picks per problem (:func:`choose_method`) and records it as ``"auto:<method>"``:
+        ``pi`` for dense problems with at most 200 states; for deterministic sparse kernels (at
+        most 1.5 entries per row) ``vi`` when VI's worst-case sweep count ``1 + log(tol/B_1)/log γ``
+        (``B_1`` its bound after one sweep) is at most PI's estimated cost ``10·(1 + D/A)`` sweeps
+        (``D = log2(log ε / log γ)`` pointer-doubling passes per exact evaluation), else VI for at
+        most that many sweeps and then PI from VI's greedy policy (recorded ``vi`` if VI finished,
+        ``vi+pi`` if it switched); ``mpi`` for everything else (large dense, sparse with mixing).
         ``pi`` policy iteration, ``vi`` value iteration, ``mpi`` modified policy iteration,
         ``lp`` the linear program via HiGHS (small and medium problems; a cross-check).
     tol : float > 0
@@ -121,6 +146,6 @@ def solve(mdp: FiniteMDP, method: str = "auto", tol: float = 1e-10) -> Solution:
     problem = problem_from_mdp(mdp)
     if method == "auto":
         problem = compact(problem)
-        chosen = choose_method(problem)
-        return _SOLVERS[chosen](problem, float(tol))._replace(method=f"auto:{chosen}")
+        sol = _AUTO_SOLVERS[choose_method(problem, float(tol))](problem, float(tol))
+        return sol._replace(method=f"auto:{sol.method}")
     return _SOLVERS[method](problem, float(tol))

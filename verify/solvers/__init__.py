@@ -2,6 +2,7 @@
 
 from verify.solvers.evaluate import evaluate
 from verify.solvers.horizon import solve_horizon
+from verify.solvers.hybrid import value_then_policy_iteration
 from verify.solvers.lp import linear_program
 from verify.solvers.mpi import modified_policy_iteration
 from verify.solvers.pi import policy_iteration
@@ -14,4 +15,5 @@ __all__ = [
     "policy_iteration",
     "solve_horizon",
     "value_iteration",
+    "value_then_policy_iteration",
 ]

@@ -9,12 +9,14 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
-from verify.bellman import Certificate, Kernel, Problem, certify, mcqueen_offsets, with_exact_rowsums
+from verify.bellman import Certificate, Kernel, Problem, certify, with_exact_rowsums
 from verify.solution import ConvergenceWarning, Solution
+from verify.solvers._doubling import evaluate_functional, is_functional
+from verify.solvers._policy import sweep_policy
 
 _EPS = float(np.finfo(np.float64).eps)
 
-__all__ = ["check", "finish", "solve_policy_system", "sweep_policy"]
+__all__ = ["at_floor", "check", "finish", "solve_policy_system"]
 
 #: Above this many states a sparse direct factorisation is not attempted (fill-in on random sparsity).
 DIRECT_SPARSE_MAX = 20_000
@@ -56,44 +58,18 @@ def finish(cert: Certificate, iterations: int, method: str, tol: float, *, cappe
     return Solution(cert.V, cert.Q, cert.policy.astype(np.int64), int(iterations), float(cert.error_bound), method)
 
 
-def sweep_policy(
-    K_pi: Kernel, R_pi: NDArray[np.float64], problem: Problem, V: NDArray[np.float64], target: float, max_sweeps: int
-) -> tuple[NDArray[np.float64], float, int]:
-    """Iterate ``V ← R_π + β K_π V`` with McQueen extrapolation until ``|V − V^π| <= target``.
-
-    Returns ``(V, bound on |V − V^π|, sweeps)``; the bound is the McQueen half-width of the last sweep.
-    """
-    beta, g_lo, g_hi = problem.beta, problem.g_lo, problem.g_hi
-    bound = np.inf
-    # Below this the McQueen width is rounding noise: more sweeps cannot shrink it.
-    floor = 8.0 * _EPS * (float(np.abs(R_pi).max()) + float(np.abs(V).max())) / (1.0 - g_hi)
-    target = max(target, floor)
-    extrapolate = problem.uniform_rows
-    d = np.empty_like(V)  # d = T_π V − V, reused across sweeps; the caller's V is never written
-    for n in range(1, max_sweeps + 1):
-        TV = K_pi @ V
-        TV *= beta
-        TV += R_pi
-        np.subtract(TV, V, out=d)
-        lo, hi = mcqueen_offsets(d, g_lo, g_hi)
-        if extrapolate:
-            TV += 0.5 * (lo + hi)
-        V = TV
-        bound = 0.5 * (hi - lo) if extrapolate else max(abs(lo), abs(hi))
-        if bound <= target:
-            return V, bound, n
-    return V, bound, max_sweeps
-
-
 def solve_policy_system(
     K_pi: Kernel, R_pi: NDArray[np.float64], problem: Problem, V0: NDArray[np.float64] | None, target: float
 ) -> NDArray[np.float64]:
     """Solve ``(I − β K_π) V = R_π``.
 
-    Dense: LU (``numpy.linalg.solve``). Sparse: BiCGSTAB warm-started at ``V0`` with absolute
-    2-norm tolerance ``target·(1 − g)`` (so ``|V − V^π|_∞ <= target``), then GMRES, then a direct
-    ``splu`` for at most ``DIRECT_SPARSE_MAX`` states, then McQueen-extrapolated sweeps (always
-    convergent, a contraction). A blind ``spsolve`` on random sparsity fills in and is never used.
+    Dense: LU (``numpy.linalg.solve``). Sparse with at most one entry per row (a deterministic
+    policy): exact pointer doubling in O(S·log(1/(1 − γ))) (:func:`evaluate_functional`), where
+    Krylov methods would need ~1/(1 − γ) iterations on a long cycle. Other sparse: BiCGSTAB
+    warm-started at ``V0`` with absolute 2-norm tolerance ``target·(1 − g)`` (so
+    ``|V − V^π|_∞ <= target``), then GMRES, then a direct ``splu`` for at most
+    ``DIRECT_SPARSE_MAX`` states, then McQueen-extrapolated sweeps (always convergent, a
+    contraction). A blind ``spsolve`` on random sparsity fills in and is never used.
     """
     S = R_pi.shape[0]
     beta = problem.beta
@@ -102,6 +78,8 @@ def solve_policy_system(
         A.flat[:: S + 1] += 1.0
         return np.asarray(np.linalg.solve(A, R_pi), dtype=np.float64)
     K_pi = sp.csr_array(K_pi)
+    if is_functional(K_pi):
+        return evaluate_functional(K_pi, R_pi, beta)
     op = spla.LinearOperator((S, S), matvec=lambda x: x - beta * (K_pi @ x), dtype=np.float64)
     atol = max(target * (1.0 - problem.g_hi), 1e-300)
     x0 = np.zeros(S) if V0 is None else V0
