@@ -1,21 +1,59 @@
-"""Exact solvers, truthful fixed points, exploitability, claim checks and experiments."""
+"""Exact solvers, truthful fixed points, exploitability, claim checks and experiments.
 
-from verify.check import check
-from verify.claims import (
-    CLAIMS,
-    Counterexample,
-    Verdict,
-    conserves_credit,
-    fixed_point_optimal,
-    q_star_equilibrium,
-    truthful,
-)
+The claim checker runs on hypothesis, which takes most of a second to import; its names
+(``check``, ``CLAIMS``, ``Verdict``, ...) load on first use (PEP 562), so that ``import verify``
+and every `agora` command that does not check claims start fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from verify.experiments import EXPERIMENTS, Assessment, assess, reproduce
 from verify.exploitability import Exploitability, exploitability
 from verify.fixed_point import FixedPointError, truthful_fixed_point
 from verify.solution import ConvergenceWarning, HorizonSolution, Solution
 from verify.solve import METHODS, solve
 from verify.solvers import evaluate, solve_horizon
+
+if TYPE_CHECKING:
+    from verify.check import check
+    from verify.claims import (
+        CLAIMS,
+        Counterexample,
+        Verdict,
+        conserves_credit,
+        fixed_point_optimal,
+        q_star_equilibrium,
+        truthful,
+    )
+
+#: Names loaded on first access, and the module that defines each.
+_LAZY: dict[str, str] = {
+    "check": "verify.check",
+    **{
+        name: "verify.claims"
+        for name in (
+            "CLAIMS",
+            "Counterexample",
+            "Verdict",
+            "conserves_credit",
+            "fixed_point_optimal",
+            "q_star_equilibrium",
+            "truthful",
+        )
+    },
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'verify' has no attribute {name!r}")
+
 
 __all__: list[str] = [
     "CLAIMS",

@@ -21,8 +21,6 @@ EXIT_STRICT = 1
 
 def register(sub: Any) -> None:
     """Add the `check` subcommand."""
-    from verify.claims import DEFAULT_BUDGET
-
     p = sub.add_parser(
         "check",
         help="check the claims (truthful, credit, equilibrium, optimality) and write a report",
@@ -40,7 +38,12 @@ def register(sub: Any) -> None:
         help="a registry name (see `agora mechanisms`) or package.module:NAME of a mechanism.Mechanism; repeatable",
     )
     p.add_argument("--clones", default="1,2", help="comma-separated clone settings (1 = solitary, 2 = cloned)")
-    p.add_argument("--budget", type=int, default=DEFAULT_BUDGET, help="generated cases per claim and society")
+    p.add_argument(
+        "--budget",
+        type=int,
+        default=None,
+        help="generated cases per claim and society (default: verify.claims.DEFAULT_BUDGET)",
+    )
     p.add_argument("--out", default="agora-report", help="report folder (default ./agora-report/)")
     p.add_argument("--seed", type=int, default=0, help="seed of every search (same seed, same report)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any claim fails")
@@ -115,11 +118,15 @@ def run_check(args: argparse.Namespace) -> int:
     from mechanism import BUILTINS
     from reports.markdown import write_verdict_report
     from verify import CLAIMS, check
+    from verify.claims import DEFAULT_BUDGET
     from verify.records import VERDICTS, verdict_rows, write_records
 
     specs = args.mechanism or list(BUILTINS)
     mechanisms = [load_mechanism(s) for s in specs]
     clones = _parse_clones(args.clones)
+    if args.budget is None:
+        # Resolved here, not in the parser, so that building the parser does not import hypothesis.
+        args.budget = DEFAULT_BUDGET
     if args.budget < 1:
         raise ValueError(f"--budget must be >= 1; got {args.budget}.")
     total = len(mechanisms) * len(clones) * len(CLAIMS)
