@@ -16,7 +16,7 @@ from mechanism.rules import (
     second_price,
     zero_price,
 )
-from mechanism.society import Society
+from mechanism.society import Society, primitive_of
 from mechanism.train import TrainConfig, TrainResult, train
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "highest_bid",
     "highest_bidder",
     "ledger",
+    "primitive_of",
     "resolve_mechanism",
     "rollout",
     "second_highest_bid",

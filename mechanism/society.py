@@ -19,11 +19,12 @@ same, the second price equals the first.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Society"]
+__all__ = ["Society", "primitive_of"]
 
 
 def _positive_int(value: object, name: str) -> int:
@@ -32,6 +33,18 @@ def _positive_int(value: object, name: str) -> int:
     if value < 1:
         raise ValueError(f"{name} must be >= 1; got {value}. A society needs at least one primitive and one copy.")
     return int(value)
+
+
+@lru_cache(maxsize=64)
+def primitive_of(n_primitives: int, clones: int) -> NDArray[np.intp]:
+    """The primitive each bidder plays: ``m % n_primitives`` for m = 0..n_primitives·clones − 1.
+
+    Bidder m plays primitive m % n_primitives, so clone c of primitive i is bidder c·n_primitives + i.
+    Cached and read-only: the learners index with it at every step.
+    """
+    p = np.arange(n_primitives * clones, dtype=np.intp) % n_primitives
+    p.setflags(write=False)
+    return p
 
 
 @dataclass(frozen=True)
@@ -67,9 +80,7 @@ class Society:
     @property
     def primitive_of(self) -> NDArray[np.intp]:
         """Which primitive each bidder plays, int array (M,): ``m % n_primitives`` (read-only)."""
-        p = np.arange(self.n_bidders, dtype=np.intp) % self.n_primitives
-        p.setflags(write=False)
-        return p
+        return primitive_of(self.n_primitives, self.clones)
 
     @property
     def clone_of(self) -> NDArray[np.intp]:

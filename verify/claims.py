@@ -35,9 +35,10 @@ from numpy.typing import NDArray
 
 import tasks
 from mechanism.rules import Mechanism
+from mechanism.society import primitive_of
 from tasks.mdp import FiniteMDP
 from verify.exploitability import auction_gains, exploitability, is_exact
-from verify.fixed_point import primitive_of, terminal_mask, truthful_fixed_point
+from verify.fixed_point import terminal_mask, truthful_fixed_point
 from verify.solve import solve
 from verify.solvers.evaluate import evaluate
 from verify.strategies import BID_GRID, bid_profiles, finite_mdps, valuations

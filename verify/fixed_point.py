@@ -45,14 +45,14 @@ import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
 from mechanism.rules import Mechanism
+from mechanism.society import primitive_of
 from tasks.mdp import FiniteMDP
 
 __all__ = [
     "FixedPoint",
     "FixedPointError",
     "bellman_bids",
-    "primitive_of",
-    "solve_fixed_point",
+        "solve_fixed_point",
     "terminal_mask",
     "truthful_fixed_point",
     "validate_society",
@@ -107,11 +107,6 @@ def validate_society(mdp: object, mechanism: object, clones: object) -> int:
 def terminal_mask(mdp: FiniteMDP) -> NDArray[np.bool_]:
     """The terminal mask of ``mdp`` as a bool array (S,) (FiniteMDP fills it in on construction)."""
     return np.asarray(mdp.terminal, dtype=bool)
-
-
-def primitive_of(n_actions: int, clones: int) -> NDArray[np.intp]:
-    """The primitive of each bidder: ``m % n_actions`` for ``m`` in ``range(n_actions * clones)``."""
-    return np.arange(n_actions * clones) % n_actions
 
 
 def _lookahead(mdp: FiniteMDP, mechanism: Mechanism, bids: FloatArray) -> FloatArray:

@@ -3,7 +3,6 @@
 from mechanism.learners.base import (
     Learner,
     Transition,
-    bidder_primitives,
     linear_schedule,
     scatter_mean,
     tile_clones,
@@ -51,7 +50,6 @@ __all__ = [
     "beta_log_prob",
     "beta_log_prob_grad",
     "beta_shape",
-    "bidder_primitives",
     "linear_schedule",
     "scatter_mean",
     "tile_clones",

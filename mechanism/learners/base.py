@@ -12,13 +12,12 @@ convention, so a table over primitives becomes a table over bidders with ``np.ti
 
 from __future__ import annotations
 
-import functools
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Learner", "Transition", "bidder_primitives", "linear_schedule", "scatter_mean", "tile_clones"]
+__all__ = ["Learner", "Transition", "linear_schedule", "scatter_mean", "tile_clones"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -76,14 +75,6 @@ class Learner(Protocol):
     def greedy(self, params: Any) -> IntArray:
         """The greedy policy of every seed, shape (N, S): the primitive the learner would apply."""
         ...
-
-
-@functools.cache
-def bidder_primitives(n_primitives: int, clones: int) -> IntArray:
-    """The primitive of every bidder, ``m % A`` for m = 0..A·clones − 1 (read-only, cached)."""
-    out = np.arange(n_primitives * clones, dtype=np.intp) % n_primitives
-    out.setflags(write=False)
-    return out
 
 
 def tile_clones(x: FloatArray, clones: int) -> FloatArray:

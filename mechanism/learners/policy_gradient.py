@@ -72,7 +72,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import betaln, digamma, expit, polygamma
 
-from mechanism.learners.base import Transition, bidder_primitives, linear_schedule, tile_clones
+from mechanism.learners.base import Transition, linear_schedule, tile_clones
+from mechanism.society import primitive_of
 
 __all__ = [
     "OPTIMIZERS",
@@ -239,7 +240,7 @@ class PolicyGradient:
     ) -> FloatArray:
         """Bids (..., M): one Beta draw per bidder, clones from the same θ."""
         _, S, A = params.theta1.shape
-        idx = ((np.asarray(seed) * S + np.asarray(s)) * A)[..., None] + bidder_primitives(A, params.clones)
+        idx = ((np.asarray(seed) * S + np.asarray(s)) * A)[..., None] + primitive_of(A, params.clones)
         a, c = beta_shape(params.theta1.reshape(-1)[idx], params.theta2.reshape(-1)[idx])
         return np.clip(rng.beta(a, c), BID_EPS, 1.0 - BID_EPS)
 
@@ -247,7 +248,7 @@ class PolicyGradient:
         """One policy-gradient step from every bidder's utility (in place)."""
         N, S, A = params.theta1.shape
         size = N * S * A
-        cell = (((step.seed * S + step.s_t) * A)[..., None] + bidder_primitives(A, params.clones)).reshape(-1)
+        cell = (((step.seed * S + step.s_t) * A)[..., None] + primitive_of(A, params.clones)).reshape(-1)
         M = step.bids_t.shape[-1]
         utility: FloatArray = np.zeros(step.bids_t.size)
         utility[np.arange(step.winner.size) * M + step.winner.reshape(-1)] = (step.revenue_t - step.price_t).reshape(-1)

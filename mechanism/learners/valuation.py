@@ -42,7 +42,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from mechanism.learners.base import Transition, bidder_primitives, linear_schedule, tile_clones
+from mechanism.learners.base import Transition, linear_schedule, tile_clones
+from mechanism.society import primitive_of
 
 __all__ = ["EXPLORATIONS", "Valuation", "ValuationParams"]
 
@@ -126,7 +127,7 @@ class Valuation:
         """Bids (..., M): the estimate, or with probability ε a uniform exploration bid, per bidder."""
         _, S, A = params.v.shape
         cell = (np.asarray(seed) * S + np.asarray(s)) * A
-        bids = params.v.reshape(-1)[cell[..., None] + bidder_primitives(A, params.clones)]
+        bids = params.v.reshape(-1)[cell[..., None] + primitive_of(A, params.clones)]
         eps = linear_schedule(self.epsilon, self.epsilon_final, progress)
         if self.noise > 0:
             bids += self.noise * rng.standard_normal(bids.shape)
