@@ -1,17 +1,17 @@
 """Auctions as pure functions, societies of bidders, and the vectorised society simulator."""
 
+from mechanism.auction import Auction, auction, validate_mechanism
 from mechanism.bidders import BetaBids, BidSource, GaussianBids, TableBids, as_bid_source
 from mechanism.learners import LEARNERS, SOCIETY_LEARNERS
 from mechanism.ledger import credit_gap, cumulative_discounts, ledger
+from mechanism.market import Mechanism, MechanismError, TopTwo
+from mechanism.registry import BUILTINS, EXAMPLES, MECHANISMS, reserve_vickrey, resolve_mechanism
 from mechanism.rollout import Trajectories, rollout
 from mechanism.rules import (
-    BUILTINS,
-    MECHANISMS,
-    Mechanism,
     first_price,
     highest_bid,
     highest_bidder,
-    resolve_mechanism,
+    own_bid_payments,
     second_highest_bid,
     second_price,
     zero_price,
@@ -21,30 +21,38 @@ from mechanism.train import TrainConfig, TrainResult, train
 
 __all__ = [
     "BUILTINS",
+    "EXAMPLES",
     "LEARNERS",
     "MECHANISMS",
     "SOCIETY_LEARNERS",
+    "Auction",
     "BetaBids",
     "BidSource",
     "GaussianBids",
     "Mechanism",
+    "MechanismError",
     "Society",
     "TableBids",
+    "TopTwo",
     "TrainConfig",
     "TrainResult",
     "Trajectories",
     "as_bid_source",
+    "auction",
     "credit_gap",
     "cumulative_discounts",
     "first_price",
     "highest_bid",
     "highest_bidder",
     "ledger",
+    "own_bid_payments",
     "primitive_of",
+    "reserve_vickrey",
     "resolve_mechanism",
     "rollout",
     "second_highest_bid",
     "second_price",
     "train",
+    "validate_mechanism",
     "zero_price",
 ]

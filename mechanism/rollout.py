@@ -13,11 +13,11 @@ last winner is credited a bootstrap, never 0 (the authors' code zeroes it, treat
 limit as termination).
 
 All episodes advance together: one Python iteration per time step, numpy over episodes and
-bidders. The next state is drawn by inverse transform from the row's cumulative transition
-probabilities with one uniform per episode: the kernel, dense or CSR, is compressed once per MDP
-into its non-zero support per (s, a) row, and a guide table (a few vectorised steps instead of a
-binary search over the row) finds the first cumulative value above the uniform. Dense and sparse
-forms of the same kernel therefore give the same trajectories for the same seed, bit for bit.
+bidders. Each auction is :func:`mechanism.auction` (the one auction step: winner, every bidder's
+payment, and the value L(b) credited to the seller of the state), and the next state comes from
+:func:`mechanism.transitions.transitions` (the one transition sampler, shared with
+:func:`mechanism.train`): dense and sparse forms of the same kernel give the same trajectories for
+the same seed, bit for bit.
 
 Per step the work is a handful of numpy passes over (M, E) bids and (E,) episodes; with Beta bids
 from the default quantile sampler (:class:`mechanism.BetaBids`) drawing the bids is about half
@@ -26,18 +26,18 @@ of it. Measured figures: ``tests/benchmarks/test_bench_rollout.py``.
 
 from __future__ import annotations
 
-import itertools
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from mechanism.auction import auction, validate_mechanism
 from mechanism.bidders import as_bid_source
-from mechanism.rules import Mechanism, resolve_mechanism
+from mechanism.market import Mechanism
+from mechanism.registry import resolve_mechanism
 from mechanism.society import Society
+from mechanism.transitions import transitions
 from tasks.mdp import FiniteMDP
 
 __all__ = ["Trajectories", "rollout"]
@@ -72,11 +72,14 @@ class Trajectories:
         γ^τ of the step.
     prices : float (E, T)
         What the winner paid for s_t.
+    payments : float (E, T, M)
+        What every bidder paid for s_t (the winner's entry is ``prices``; losers pay 0 in the
+        paper's mechanisms, their own bid in an all-pay auction).
     credits : float (E, T)
         L(b_{t+1}), the lookahead value credited for the state reached: 0 after a terminal
         transition, the bootstrap at a truncation.
     revenues, utilities : float (E, T)
-        r_t + γ^τ·credit_t, and revenue − price (the winner's; losers get 0).
+        r_t + γ^τ·credit_t, and the winner's utility revenue − price (a loser's is −payment).
     terminated, truncated : bool (E, T)
         The step entered a terminal state / the step was cut by the time limit.
     mask : bool (E, T)
@@ -99,6 +102,7 @@ class Trajectories:
     taus: IntArray
     discounts: FloatArray
     prices: FloatArray
+    payments: FloatArray
     credits: FloatArray
     revenues: FloatArray
     utilities: FloatArray
@@ -144,117 +148,6 @@ class Trajectories:
     def steps(self) -> int:
         """The number of auctions held (valid steps over all episodes)."""
         return int(self.mask.sum())
-
-
-# ---------------------------------------------------------------------------- transitions
-@dataclass(frozen=True)
-class _Sampler:
-    """Inverse-transform sampling of s' ~ P(· | row) with a guide table (Chen & Asau 1974).
-
-    Per (s, a) row r: the successors with positive probability and their cumulative sums
-    ``cum[indptr[r]:indptr[r+1]]``, non-decreasing, the last set to +inf so that a uniform that
-    rounding leaves above the row's sum (1 − ε) still lands on the last successor. The sample for
-    u ∈ [0, 1) is the first position k of the row with ``cum[k] > u``.
-
-    The guide splits [0, 1) into G_r = 2^g ≥ 4·width cells (≥ width for very large kernels);
-    ``guide[start[r] + j]`` is the first k with cum[k] > j/G_r, where every u of cell
-    j = ⌊u·G_r⌋ starts its search (G_r·u and j/G_r are exact in floating point, so the answer is
-    the same as a binary search over the whole row, bit for bit). The answer lies at most
-    ``span`` positions further; a cell rarely holds more than a few cumulative sums, so ``span``
-    forward steps ``k += cum[k] <= u`` finish the search (or a binary search between consecutive
-    guide entries, when a row crowds many tiny probabilities into one cell and that is cheaper).
-    """
-
-    cum: FloatArray
-    successors: IntArray
-    cells: FloatArray  # G_r per row
-    start: IntArray  # where row r's G_r + 1 guide entries start
-    guide: IntArray
-    span: int
-
-    def __call__(self, rows: IntArray, u: FloatArray) -> IntArray:
-        """The first position k in each row's slice with cum[k] > u: s' ~ P(· | row)."""
-        j = np.take(self.cells, rows)
-        j *= u
-        cell = j.astype(np.intp)  # ⌊G_r·u⌋, exact
-        cell += np.take(self.start, rows)
-        k = np.take(self.guide, cell)
-        depth = _depth(self.span)
-        if self.span <= 2 * depth:
-            for _ in range(self.span):
-                k += self.cum[k] <= u
-        else:
-            hi = np.take(self.guide, cell + 1)
-            for _ in range(depth):
-                mid = (k + hi) >> 1
-                right = self.cum[mid] <= u
-                k = np.where(right, mid + 1, k)
-                hi = np.where(right, hi, mid)
-        return np.take(self.successors, k)
-
-
-def _depth(span: int) -> int:
-    """Bisection steps that shrink an interval of ``span + 1`` candidates to one."""
-    return int(span).bit_length()
-
-
-def _row_cumsum(indptr: IntArray, data: FloatArray) -> FloatArray:
-    """Sequential cumulative sum within each CSR row (exact: the same additions as np.cumsum)."""
-    cum = np.empty_like(data)
-    for lo, hi in itertools.pairwise(indptr):
-        np.cumsum(data[lo:hi], out=cum[lo:hi])
-    return cum
-
-
-#: Kernels with at most this many non-zeros get G_r >= 4·width guide cells per row (a span of a few
-#: steps); larger ones G_r >= width, so that the guide stays within 2 entries per non-zero.
-_GUIDE_SPREAD_UP_TO = 2**22
-
-#: One sampler per MDP, built on first use and kept while the MDP lives (a FiniteMDP is immutable).
-_SAMPLERS: weakref.WeakKeyDictionary[FiniteMDP, _Sampler] = weakref.WeakKeyDictionary()
-
-
-def _sampler(mdp: FiniteMDP) -> _Sampler:
-    """The transition sampler of ``mdp`` (cached)."""
-    cached = _SAMPLERS.get(mdp)
-    if cached is None:
-        cached = _SAMPLERS[mdp] = _build_sampler(mdp)
-    return cached
-
-
-def _build_sampler(mdp: FiniteMDP) -> _Sampler:
-    K = sp.csr_array(mdp.kernel, copy=True)
-    K.eliminate_zeros()
-    K.sort_indices()
-    indptr = np.asarray(K.indptr, dtype=np.intp)
-    data = np.asarray(K.data, dtype=np.float64)
-    if mdp.is_sparse:
-        cum = _row_cumsum(indptr, data)
-    else:
-        # A dense row's cumsum equals the cumsum of its non-zeros at their positions: x + 0.0 == x.
-        dense = mdp.kernel
-        cum = np.cumsum(dense, axis=1)[dense > 0]
-    cum[indptr[1:] - 1] = np.inf
-
-    # The guide: row r owns entries start[r] .. start[r] + G_r. Entry j < G_r is indptr[r] plus the
-    # number of the row's sums with cum[k] <= j/G_r, i.e. with ⌈G_r·cum[k]⌉ <= j; entry G_r is the
-    # row's last position (its +inf). Built as one cumulative sum of its increments.
-    width = np.diff(indptr)
-    spread = 4 if cum.size <= _GUIDE_SPREAD_UP_TO else 1
-    cells = np.left_shift(1, np.ceil(np.log2(spread * width)).astype(np.intp))
-    start = np.concatenate([[0], np.cumsum(cells + 1)[:-1]])
-    last = start + cells
-    first = np.ceil(cum * np.repeat(cells, width))  # the first cell each sum counts in (+inf: none)
-    counted = first < np.repeat(cells, width)
-    at = np.repeat(start, width)[counted] + first[counted].astype(np.intp)
-    increments = np.bincount(at, minlength=int(last[-1]) + 1)
-    increments[start[1:]] += 1  # from the previous row's last position to this row's start
-    increments[last] = width - 1 - np.add.reduceat(counted, indptr[:-1])
-    guide = np.cumsum(increments)
-    steps = np.diff(guide)
-    steps[last[:-1]] = 0  # from a row's last entry to the next row's first: not a cell
-    span = int(steps.max()) if steps.size else 0
-    return _Sampler(cum, np.asarray(K.indices, dtype=np.intp), cells.astype(np.float64), start, guide, span)
 
 
 # ---------------------------------------------------------------------------- validation
@@ -324,9 +217,10 @@ def rollout(
 
     Notes
     -----
-    Per step, in this order: the auction on b_t (winner, price), one ``rng.random(E)`` for the
-    transitions, then the bids b_{t+1} at the states reached, which are the credit of step t
-    (through the lookahead) and the bids of auction t + 1. Episodes that have ended keep
+    Per step, in this order: the auction on b_t (winner, payments), one ``rng.random(E)`` for the
+    transitions (none when every (s, a) has a single successor), then the bids b_{t+1} at the
+    states reached, whose auction gives the credit of step t (its value L(b_{t+1})) and is
+    auction t + 1. A mechanism is validated once (:func:`mechanism.validate_mechanism`). Episodes that have ended keep
     being stepped (they sit in an absorbing terminal state) and are masked out; the loop stops
     as soon as every episode has ended.
     """
@@ -345,15 +239,17 @@ def rollout(
     E = _episodes(episodes)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     A, M = mdp.n_actions, society.n_bidders
-    step = _sampler(mdp)
+    validate_mechanism(mech, M)
+    env = transitions(mdp)
     R = mdp.R.ravel()
     terminal = np.asarray(mdp.terminal)
     primitive_of = society.primitive_of
 
-    # Time-major buffers; bids are stored bidder-major per step, (M, E), so that the auction's
-    # reductions over bidders run over contiguous rows of the transposed view (E, M).
+    # Time-major buffers; bids and payments are stored bidder-major per step, (M, E), so that the
+    # auction's reductions over bidders run over contiguous rows of the transposed view (E, M).
     states = np.empty((T + 1, E), dtype=np.intp)
     bids = np.empty((T + 1, M, E))
+    payments = np.zeros((T, M, E))
     winners = np.empty((T, E), dtype=np.intp)
     rewards = np.empty((T, E))
     prices = np.empty((T, E))
@@ -361,26 +257,24 @@ def rollout(
     terminated = np.zeros((T, E), dtype=bool)
     mask = np.zeros((T, E), dtype=bool)
 
-    start = np.asarray(mdp.start)
-    start_cum = np.cumsum(start)
-    start_cum[np.flatnonzero(start > 0)[-1] :] = np.inf
-    states[0] = np.searchsorted(start_cum, rng.random(E), side="right")
+    states[0] = env.start((E,), rng)
     bids[0].T[...] = _draw(source, states[0], rng, M)
+    held = auction(mech, bids[0].T)
     alive = ~terminal[states[0]]
     n_steps = T
     for t in range(T):
-        s_t, b_t = states[t], bids[t].T
         mask[t] = alive
-        w = np.asarray(mech.winner(b_t), dtype=np.intp)
-        winners[t] = w
-        row = s_t * A + primitive_of[w]
+        winners[t] = held.winner
+        row = states[t] * A + primitive_of[held.winner]
         np.take(R, row, out=rewards[t])
-        prices[t] = mech.price(b_t, w)
-        s_tp1 = step(row, rng.random(E))
+        prices[t] = held.price
+        payments[t].T[...] = held.payments
+        s_tp1 = env.successor(row, rng)
         states[t + 1] = s_tp1
         bids[t + 1].T[...] = _draw(source, s_tp1, rng, M)
+        held = auction(mech, bids[t + 1].T)  # auction t + 1, and the credit of step t
         ends = terminal[s_tp1]
-        credits[t] = mech.credit(bids[t + 1].T)
+        np.copyto(credits[t], held.value)
         np.copyto(credits[t], 0.0, where=ends)
         np.logical_and(alive, ends, out=terminated[t])
         alive &= ~ends
@@ -408,8 +302,9 @@ def rollout(
     np.copyto(states_t, final_states[None, :], where=off)
     for x in (rewards, prices, credits):
         np.copyto(x[:n_steps], 0.0, where=off)
-    bids_t = bids[:n_steps]
+    bids_t, payments_t = bids[:n_steps], payments[:n_steps]
     np.copyto(bids_t, 0.0, where=off[:, None, :])
+    np.copyto(payments_t, 0.0, where=off[:, None, :])
     revenues = rewards[:n_steps] + discounts * credits[:n_steps]
     utilities = revenues - prices[:n_steps]
 
@@ -422,6 +317,7 @@ def rollout(
         "taus": taus.T,
         "discounts": discounts.T,
         "prices": prices[:n_steps].T,
+        "payments": payments_t.transpose(2, 0, 1),
         "credits": credits[:n_steps].T,
         "revenues": revenues.T,
         "utilities": utilities.T,

@@ -1,8 +1,9 @@
-"""Auction rules as pure functions over bid arrays, and the registry of built-in mechanisms.
+"""Auction rules as pure functions over bid arrays: the pieces the registered mechanisms are made of.
 
 At every step the state is auctioned among M bidders. With b⁽¹⁾ the highest bid and b⁽²⁾ the
-highest *other* bid (a clone counts as another bidder), the winner's utility is
-``revenue − price`` and every loser gets 0 (DESIGN §1; Chang et al. 2020, §4):
+highest *other* bid (a clone counts as another bidder), the paper's mechanisms give the winner
+``revenue − price`` and every loser 0 (DESIGN §1; Chang et al. 2020, §4; the records and the
+registry are in :mod:`mechanism.market` and :mod:`mechanism.registry`):
 
 ========================  ============================  ===========  =====================
 registry name             revenue                       price        paper name
@@ -24,20 +25,14 @@ Conventions, stated once:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
-    "BUILTINS",
-    "MECHANISMS",
-    "Mechanism",
     "first_price",
     "highest_bid",
     "highest_bidder",
-    "resolve_mechanism",
+    "own_bid_payments",
     "second_highest_bid",
     "second_price",
     "zero_price",
@@ -45,9 +40,6 @@ __all__ = [
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
-PriceFn = Callable[[FloatArray, IntArray], FloatArray]
-LookaheadFn = Callable[[FloatArray], FloatArray]
-AllocateFn = Callable[[FloatArray], IntArray]
 
 
 def _first_true(mask: NDArray[np.bool_]) -> IntArray:
@@ -157,120 +149,6 @@ def zero_price(bids: FloatArray, winner: IntArray) -> FloatArray:
     return np.zeros(np.shape(winner))
 
 
-@dataclass(frozen=True)
-class Mechanism:
-    """An auction mechanism: who wins, what the winner pays, and what the next state is worth.
-
-    Parameters
-    ----------
-    name : str
-        Registry name.
-    price : callable (bids (..., M), winner (...)) -> (...)
-        The price the winner pays for the current state.
-    lookahead : callable (bids (..., M)) -> (...), or None
-        The value credited for the state reached; the revenue is ``r + γ^τ·lookahead(b_{t+1})``
-        (0 after a terminal transition). ``None``: no lookahead, revenue = r.
-    allocate : callable (bids (..., M)) -> (...), optional
-        The winner; default :func:`highest_bidder` with ties to the lowest index.
-    paper_name, doc : str
-        The name used in Chang et al. (2020) and a one-line description.
-
-    Examples
-    --------
-    A third-price rule in one line:
-
-    >>> import numpy as np
-    >>> third = Mechanism("third_price", price=lambda b, w: np.sort(b, -1)[..., -3],
-    ...                   lookahead=lambda b: b.max(-1))
-    >>> float(third.utility(np.array([0.3, 0.7, 0.5, 0.69]), 1, 0.1, 0.99, np.array([0.9, 0.8])))
-    0.491
-    """
-
-    name: str
-    price: PriceFn
-    lookahead: LookaheadFn | None
-    allocate: AllocateFn | None = None
-    paper_name: str = ""
-    doc: str = ""
-
-    def winner(self, bids: FloatArray) -> IntArray:
-        """The winner of each auction, shape (...)."""
-        return (self.allocate or highest_bidder)(bids)
-
-    def credit(self, next_bids: FloatArray) -> FloatArray:
-        """lookahead(b_{t+1}): the value credited for the state reached (0 when there is none)."""
-        if self.lookahead is None:
-            return np.zeros(np.shape(next_bids)[:-1])
-        return np.asarray(self.lookahead(next_bids), dtype=np.float64)
-
-    def utility(
-        self,
-        bids: FloatArray,
-        winner: IntArray | int,
-        reward: FloatArray | float,
-        discount: FloatArray | float,
-        next_bids: FloatArray,
-        terminated: NDArray[np.bool_] | bool = False,
-    ) -> FloatArray:
-        """The winner's utility U = r + γ^τ·lookahead(b_{t+1})·(1 − terminated) − price(b_t).
-
-        ``discount`` is γ^τ of the step (γ for a literal action).
-        """
-        bids = np.asarray(bids, dtype=np.float64)
-        winner = np.asarray(winner)
-        credit = np.where(terminated, 0.0, self.credit(np.asarray(next_bids, dtype=np.float64)))
-        revenue = np.asarray(reward) + np.asarray(discount) * credit
-        return revenue - np.asarray(self.price(bids, winner), dtype=np.float64)
-
-    def __repr__(self) -> str:
-        return f"Mechanism({self.name!r})"
-
-
-MECHANISMS: dict[str, Mechanism] = {
-    "vickrey": Mechanism(
-        "vickrey",
-        price=second_price,
-        lookahead=highest_bid,
-        paper_name="Vickrey (V)",
-        doc="revenue r + γ^τ·b⁽¹⁾_{t+1}, price b⁽²⁾_t: truthful, creates credit b⁽¹⁾ − b⁽²⁾",
-    ),
-    "ccv": Mechanism(
-        "ccv",
-        price=second_price,
-        lookahead=second_highest_bid,
-        paper_name="Credit Conserving Vickrey (CCV)",
-        doc="revenue r + γ^τ·b⁽²⁾_{t+1}, price b⁽²⁾_t: truthful one-shot and credit conserving",
-    ),
-    "first_price": Mechanism(
-        "first_price",
-        price=first_price,
-        lookahead=highest_bid,
-        paper_name="Bucket Brigade (BB)",
-        doc="revenue r + γ^τ·b⁽¹⁾_{t+1}, price b⁽¹⁾_t: conserving, not truthful (shading pays)",
-    ),
-    "env_reward": Mechanism(
-        "env_reward",
-        price=zero_price,
-        lookahead=None,
-        paper_name="Environment Reward",
-        doc="revenue r_t, price 0: no market at all",
-    ),
-}
-#: The distinct built-in mechanisms, in table order (the registry also holds aliases).
-BUILTINS: tuple[str, ...] = tuple(MECHANISMS)
-#: Holland's (1985) name for the first-price rule.
-MECHANISMS["bucket_brigade"] = MECHANISMS["first_price"]
-
-
-def resolve_mechanism(mechanism: Mechanism | str) -> Mechanism:
-    """A :class:`Mechanism` from itself or its name in :data:`MECHANISMS` (aliases included)."""
-    if isinstance(mechanism, Mechanism):
-        return mechanism
-    if isinstance(mechanism, str):
-        if mechanism not in MECHANISMS:
-            raise ValueError(
-                f"unknown mechanism {mechanism!r}; registered: {', '.join(MECHANISMS)} "
-                "(or pass a mechanism.Mechanism object)."
-            )
-        return MECHANISMS[mechanism]
-    raise TypeError(f"mechanism must be a mechanism.Mechanism or a registry name; got {type(mechanism).__name__}.")
+def own_bid_payments(bids: FloatArray, winner: IntArray) -> FloatArray:
+    """All-pay: every bidder pays its own bid, winner or not, shape (..., M)."""
+    return np.array(bids, dtype=np.float64)

@@ -31,18 +31,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from mechanism.auction import Auction, auction, validate_mechanism
 from mechanism.learners import LEARNERS, Learner, Transition
-from mechanism.rules import (
-    Mechanism,
-    _top_two,
-    first_price,
-    highest_bid,
-    resolve_mechanism,
-    second_highest_bid,
-    second_price,
-    zero_price,
-)
+from mechanism.market import Mechanism
+from mechanism.registry import resolve_mechanism
 from mechanism.society import Society
+from mechanism.transitions import transitions
 from tasks.mdp import FiniteMDP
 
 __all__ = ["TrainConfig", "TrainResult", "agora_version", "train"]
@@ -197,106 +191,20 @@ def _checkpoint_rounds(checkpoints: int | Sequence[int], rounds: int, episodes: 
     return np.unique(steps // episodes).astype(np.intp)
 
 
-# ---------------------------------------------------------------------------- environment sampling
-def _successor_tables(mdp: FiniteMDP) -> tuple[IntArray, FloatArray]:
-    """Per (s, a): the successors with positive probability and their cumulative probabilities, padded."""
-    P = mdp.dense_P
-    K = max(1, int((P > 0).sum(axis=2).max()))
-    order = np.argsort(-P, axis=2, kind="stable")[:, :, :K]
-    probs = np.take_along_axis(P, order, axis=2)
-    cdf = np.cumsum(probs, axis=2)
-    cdf[:, :, -1] = np.inf  # rounding: the last successor catches every u in [0, 1)
-    return order.astype(np.intp), cdf
+def _no_auction(bids: FloatArray) -> Auction:
+    """What a monolithic learner's round records in place of an auction: nobody pays, nothing is credited."""
+    zero = np.zeros(bids.shape[:-1])
+    return Auction(np.zeros(bids.shape[:-1], dtype=np.intp), zero, np.zeros(bids.shape), zero)
 
 
-def _draw(cdf: FloatArray, u: FloatArray) -> IntArray:
-    """Inverse-CDF draw: the first k with u < cdf[..., k]."""
-    return (u[..., None] >= cdf).sum(axis=-1)
-
-
-class _Environment:
-    """Successor and restart draws on flat (s·A + a) indices; no random numbers where nothing is random.
-
-    A deterministic successor (one per (s, a), the chain and the bandit) or a deterministic start
-    is looked up, not drawn, which keeps the generator for what is random.
-    """
-
-    def __init__(self, mdp: FiniteMDP) -> None:
-        succ, cdf = _successor_tables(mdp)
-        S, A, K = succ.shape
-        self.succ = succ.reshape(S * A, K)
-        self.cdf = cdf.reshape(S * A, K)
-        self.deterministic = K == 1
-        start = np.asarray(mdp.start, dtype=np.float64)
-        self.start_cdf = np.cumsum(start)
-        self.start_cdf[-1] = np.inf
-        support = np.flatnonzero(start > 0)
-        self.start_state = int(support[0]) if support.size == 1 else -1
-        self._starts: IntArray | None = None
-
-    def successor(self, sa: IntArray, rng: np.random.Generator) -> IntArray:
-        if self.deterministic:
-            return self.succ[sa, 0]
-        k = _draw(self.cdf[sa], rng.random(sa.shape))
-        return self.succ[sa, k]
-
-    def restart(self, shape: tuple[int, ...], rng: np.random.Generator) -> IntArray:
-        if self.start_state >= 0:
-            if self._starts is None or self._starts.shape != shape:
-                self._starts = np.full(shape, self.start_state, dtype=np.intp)
-                self._starts.setflags(write=False)
-            return self._starts
-        return _draw(self.start_cdf, rng.random(shape))
-
-
-# ---------------------------------------------------------------------------- auction statistics
-class _Market:
-    """The mechanism's winner, price and credit, with the built-in rules computed from one pass.
-
-    For the built-in rules (highest bidder wins, ties to the lowest index; price b⁽²⁾, b⁽¹⁾ or 0;
-    lookahead b⁽¹⁾, b⁽²⁾ or none) the winner is ``argmax`` (the first maximal bid, as
-    :func:`mechanism.rules.highest_bidder`), the second price is b⁽²⁾ (the winner holds b⁽¹⁾) and
-    b⁽¹⁾, b⁽²⁾ of a bid array are computed once and serve both as the credit of the round that
-    reaches it and as the price of the round that auctions it. Any other mechanism goes through
-    its own functions. Both give the same numbers.
-    """
-
-    def __init__(self, mech: Mechanism, n_bidders: int) -> None:
-        self.mech = mech
-        prices: dict[Any, str] = {second_price: "second", first_price: "first", zero_price: "zero"}
-        looks: dict[Any, str] = {highest_bid: "first", second_highest_bid: "second", None: "zero"}
-        price, look = prices.get(mech.price), looks.get(mech.lookahead)
-        self.fast = mech.allocate is None and price is not None and look is not None
-        self.price_kind, self.look_kind = price, look
-        self.single = n_bidders < 2
-
-    def stats(self, bids: FloatArray) -> tuple[FloatArray, FloatArray] | None:
-        """(b⁽¹⁾, b⁽²⁾) for the fast path (b⁽²⁾ = 0 for a single bidder); None otherwise."""
-        if not self.fast:
-            return None
-        if self.single:
-            return bids[..., 0], np.zeros(bids.shape[:-1])
-        return _top_two(bids)
-
-    def winner(self, bids: FloatArray) -> IntArray:
-        return np.argmax(bids, axis=-1) if self.fast else self.mech.winner(bids)
-
-    def _pick(self, kind: str | None, top: tuple[FloatArray, FloatArray], shape: tuple[int, ...]) -> FloatArray:
-        if kind == "first":
-            return top[0]
-        if kind == "second":
-            return top[1]
-        return np.zeros(shape)
-
-    def price(self, bids: FloatArray, winner: IntArray, top: tuple[FloatArray, FloatArray] | None) -> FloatArray:
-        if top is None:
-            return np.asarray(self.mech.price(bids, winner), dtype=np.float64)
-        return self._pick(self.price_kind, top, winner.shape)
-
-    def credit(self, next_bids: FloatArray, top: tuple[FloatArray, FloatArray] | None) -> FloatArray:
-        if top is None:
-            return self.mech.credit(next_bids)
-        return self._pick(self.look_kind, top, next_bids.shape[:-1])
+def _restarted(held: Auction, fresh: Auction, where: NDArray[np.bool_]) -> Auction:
+    """``held`` with the auctions at ``where`` replaced by ``fresh`` (the auctions of restarted episodes)."""
+    out = []
+    for old, new in zip(held, fresh, strict=True):
+        merged = np.array(old, copy=True)
+        merged[where] = new
+        out.append(merged)
+    return Auction(*out)
 
 
 # ---------------------------------------------------------------------------- the loop
@@ -374,17 +282,19 @@ def train(
     gamma = mdp.gamma
     R = np.ascontiguousarray(mdp.R, dtype=np.float64).reshape(-1)
     terminal = np.asarray(mdp.terminal)
-    env = _Environment(mdp)
-    market = _Market(mech, A * clones)
+    env = transitions(mdp)
+    society = not agent.monolithic
+    if society:
+        validate_mechanism(mech, A * clones)
 
     rng = np.random.default_rng(np.random.SeedSequence(list(seed_tuple)))
     params = agent.init(N, S, A, clones, rng)
     seed = np.repeat(np.arange(N), E).reshape(N, E)
-    s = env.restart((N, E), rng)
+    s = env.start((N, E), rng)
     t_ep = np.zeros((N, E), dtype=np.intp)
     no_truncation = np.zeros((N, E), dtype=bool)
     bids = agent.sample(params, seed, s, 0.0, rng)
-    top = market.stats(bids)
+    held = auction(mech, bids) if society else _no_auction(bids)
 
     hist_bids, hist_policy = [], []
     bar = _progress_bar(progress, rounds, episodes)
@@ -397,12 +307,8 @@ def train(
         if k == rounds:
             break
         frac = k / rounds
-        if agent.monolithic:
-            a = agent.act(params, seed, s, frac, rng)  # type: ignore[attr-defined]
-            winner = a
-        else:
-            winner = market.winner(bids)
-            a = winner % A
+        winner = held.winner if society else agent.act(params, seed, s, frac, rng)  # type: ignore[attr-defined]
+        a = winner % A
         sa = s * A + a
         r = R[sa]
         s_tp1 = env.successor(sa, rng)
@@ -412,27 +318,25 @@ def train(
         # The next auction is at s_tp1, or at a fresh start state where the episode ended. A
         # terminated episode needs no bids at s_tp1 (its credit is 0), so one draw covers it; a
         # truncated one needs the bids at s_tp1 for the bootstrap and a second draw at its restart.
-        restart = env.restart((N, E), rng)
+        restart = env.start((N, E), rng)
         s_next = np.where(terminated, restart, s_tp1)
         bids_next = agent.sample(params, seed, s_next, frac, rng)
-        if agent.monolithic:
-            credit = price = np.zeros((N, E))
-            top_next = None
-        else:
-            top_next = market.stats(bids_next)
-            credit = np.where(terminated, 0.0, market.credit(bids_next, top_next))
-            price = market.price(bids, winner, top)
+        held_next = auction(mech, bids_next) if society else _no_auction(bids_next)
+        credit = np.where(terminated, 0.0, held_next.value)
         revenue = r + gamma * credit
         agent.update(
             params,
-            Transition(seed, s, bids, winner, a, r, s_tp1, terminated, gamma, credit, revenue, price, frac),
+            Transition(
+                seed, s, bids, winner, a, r, s_tp1, terminated, gamma, credit, revenue, held.price, frac, held.payments
+            ),
         )
         if truncated.any():
             s_next[truncated] = restart[truncated]
             bids_next[truncated] = agent.sample(params, seed[truncated], restart[truncated], frac, rng)
-            top_next = market.stats(bids_next) if top_next is not None else None
+            if society:
+                held_next = _restarted(held_next, auction(mech, bids_next[truncated]), truncated)
         t_ep[terminated | truncated] = 0
-        s, bids, top = s_next, bids_next, top_next
+        s, bids, held = s_next, bids_next, held_next
         if bar is not None and (k + 1) % chunk == 0:
             bar.update(chunk * episodes)
     if bar is not None:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mechanism.rules import MECHANISMS
+from mechanism.registry import MECHANISMS
 from tasks.mdp import FiniteMDP
 from verify.claims import TOL_VALUE, fixed_point_optimal, fixed_point_shortfall
 from verify.findings import solitary_ccv_suboptimality

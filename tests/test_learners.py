@@ -91,7 +91,7 @@ def _one_cell_round(learner, params, rng, lanes=64):
     z = np.zeros((1, lanes), dtype=np.intp)
     bids = learner.sample(params, z, z, 0.0, rng)
     return Transition(z, z, bids, z, z, np.zeros((1, lanes)), z, np.zeros((1, lanes), bool), 0.9,
-                      np.zeros((1, lanes)), 10 * bids[..., 0], np.zeros((1, lanes)), 0.0)
+                      np.zeros((1, lanes)), 10 * bids[..., 0], np.zeros((1, lanes)), 0.0, np.zeros(bids.shape))
 
 
 @pytest.mark.parametrize("kl_max", [0.001, 0.01])
@@ -124,7 +124,7 @@ def test_batched_constant_step_equals_sequential_updates():
     p = learner.init(1, 1, 2, 1, np.random.default_rng(0))
     z = np.zeros((1, 5), dtype=np.intp)
     step = Transition(z, z, np.zeros((1, 5, 2)), z, z, np.zeros((1, 5)), z, np.zeros((1, 5), bool), 0.9,
-                      np.zeros((1, 5)), np.full((1, 5), 0.5), np.zeros((1, 5)), 0.0)
+                      np.zeros((1, 5)), np.full((1, 5), 0.5), np.zeros((1, 5)), 0.0, np.zeros((1, 5, 2)))
     learner.update(p, step)
     assert p.v[0, 0, 0] == pytest.approx(0.5 * (1 - 0.9**5), rel=1e-12)
     assert p.v[0, 0, 1] == 0.0

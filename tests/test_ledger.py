@@ -196,6 +196,7 @@ class AuctionLedger(RuleBasedStateMachine):
             taus=np.ones((1, T), dtype=np.intp),
             discounts=disc,
             prices=col["price"],
+            payments=np.array([[np.where(np.arange(self.M) == r["winner"], r["price"], 0.0) for r in self.rows]]),
             credits=col["credit"],
             revenues=revenue,
             utilities=revenue - col["price"],

@@ -11,10 +11,10 @@ import scipy.sparse as sp
 
 import tasks
 from mechanism import MECHANISMS, BetaBids, GaussianBids, Society, Trajectories, rollout, second_highest_bid
-from mechanism.rollout import _sampler
+from mechanism.transitions import transitions
 from tasks import FiniteMDP
 
-rollout_module = importlib.import_module("mechanism.rollout")  # the attribute `mechanism.rollout` is the function
+transitions_module = importlib.import_module("mechanism.transitions")
 
 FIELDS = (
     "states", "bids", "winners", "primitives", "rewards", "taus", "discounts", "prices", "credits",
@@ -214,7 +214,7 @@ def _crowded() -> FiniteMDP:
 def test_guide_table_sampler_is_an_exact_inverse_transform(mdp: FiniteMDP) -> None:
     """The guide-table search returns the same successor as a plain search of each row, bit for bit,
     including at the guide's cell edges j/G and next to the row's own cumulative sums."""
-    step = _sampler(mdp)
+    step = transitions(mdp).sampler
     rng = np.random.default_rng(0)
     n_rows = mdp.n_states * mdp.n_actions
     rows = rng.integers(0, n_rows, 3_000)
@@ -227,14 +227,14 @@ def test_guide_table_sampler_is_an_exact_inverse_transform(mdp: FiniteMDP) -> No
         u[1000:1500] = np.nextafter(near[pick], 0.0)
     u = np.minimum(u, np.nextafter(1.0, 0.0))
     assert np.array_equal(step(rows, u), _first_above(mdp, rows, u))
-    assert _sampler(mdp) is step  # built once per MDP
+    assert transitions(mdp).sampler is step  # built once per MDP
 
 
 def test_guide_of_a_large_kernel_has_one_cell_per_successor(monkeypatch: pytest.MonkeyPatch) -> None:
     """Past the size limit the guide has G_r >= width cells (span larger); same successors."""
     mdp = tasks.random_mdp(40, 3, seed=0)
-    monkeypatch.setattr(rollout_module, "_GUIDE_SPREAD_UP_TO", 0)
-    step = rollout_module._build_sampler(mdp)
+    monkeypatch.setattr(transitions_module, "_GUIDE_SPREAD_UP_TO", 0)
+    step = transitions_module._build_sampler(mdp)
     assert step.cells.max() == 64  # width 40 -> 64 cells instead of 256
     rng = np.random.default_rng(1)
     rows, u = rng.integers(0, 120, 3_000), rng.random(3_000)
@@ -242,5 +242,5 @@ def test_guide_of_a_large_kernel_has_one_cell_per_successor(monkeypatch: pytest.
 
 
 def test_crowded_rows_use_bisection() -> None:
-    step = _sampler(_crowded())
+    step = transitions(_crowded()).sampler
     assert step.span > 2 * step.span.bit_length()  # the bisection branch is the one taken above

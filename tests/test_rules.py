@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import mechanism.rules as rules
+import mechanism.market as market
 from mechanism import (
     BUILTINS,
     MECHANISMS,
@@ -18,6 +18,7 @@ from mechanism import (
     first_price,
     highest_bid,
     highest_bidder,
+    resolve_mechanism,
     second_highest_bid,
     second_price,
 )
@@ -121,8 +122,8 @@ def test_nan_bids_are_refused() -> None:
         highest_bidder(np.zeros((3, 0)))
 
 
-def test_third_price_doctest() -> None:
-    result = doctest.testmod(rules, verbose=False)
+def test_mechanism_doctests() -> None:
+    result = doctest.testmod(market, verbose=False)
     assert result.attempted >= 3
     assert result.failed == 0
 
@@ -177,11 +178,11 @@ def test_many_bidders(M: int) -> None:
 
 def test_resolve_mechanism_by_name_alias_or_object() -> None:
     """One resolver serves rollout, train and check: names and aliases map to the registry, objects pass."""
-    assert rules.resolve_mechanism("ccv") is MECHANISMS["ccv"]
-    assert rules.resolve_mechanism("bucket_brigade") is MECHANISMS["first_price"]
+    assert resolve_mechanism("ccv") is MECHANISMS["ccv"]
+    assert resolve_mechanism("bucket_brigade") is MECHANISMS["first_price"]
     own = Mechanism("own", price=first_price, lookahead=highest_bid)
-    assert rules.resolve_mechanism(own) is own
+    assert resolve_mechanism(own) is own
     with pytest.raises(ValueError, match="unknown mechanism 'nope'"):
-        rules.resolve_mechanism("nope")
+        resolve_mechanism("nope")
     with pytest.raises(TypeError, match="registry name"):
-        rules.resolve_mechanism(3)  # type: ignore[arg-type]
+        resolve_mechanism(3)  # type: ignore[arg-type]

@@ -10,7 +10,8 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 
-from mechanism.rules import Mechanism, resolve_mechanism
+from mechanism.market import Mechanism
+from mechanism.registry import resolve_mechanism
 from verify.claims import CLAIMS, DEFAULT_BUDGET, Verdict, _check_budget
 
 __all__ = ["check", "resolve_mechanism"]

@@ -34,7 +34,7 @@ from hypothesis.errors import NoSuchExample
 from numpy.typing import NDArray
 
 import tasks
-from mechanism.rules import Mechanism
+from mechanism.market import Mechanism
 from mechanism.society import primitive_of
 from tasks.mdp import FiniteMDP
 from verify.exploitability import auction_gains, exploitability, is_exact
@@ -421,7 +421,7 @@ def truthful(mechanism: Mechanism, clones: int, budget: int = DEFAULT_BUDGET, se
         if not gain > tol:
             return None
         winner = int(np.asarray(mechanism.winner(bids[None, :]))[0])
-        price = float(np.asarray(mechanism.price(bids[None, :], np.array([winner])), dtype=np.float64).ravel()[0])
+        price = float(mechanism.winner_price(bids[None, :], np.array([winner]))[0])
         u0 = values[m] - price if winner == m else 0.0
         x = float(res.deviation[0, m])
         how = "as its bid decreases towards" if res.limit[0, m] else "by bidding"

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import tasks
-from mechanism.rules import MECHANISMS
+from mechanism.registry import MECHANISMS
 from verify.claims import TOL_VALUE, Counterexample, fixed_point_optimal, fixed_point_shortfall
 
 __all__ = ["CcvFinding", "solitary_ccv_suboptimality"]

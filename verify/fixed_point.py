@@ -44,7 +44,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
-from mechanism.rules import Mechanism
+from mechanism.market import Mechanism
 from mechanism.society import primitive_of
 from tasks.mdp import FiniteMDP
 
@@ -62,6 +62,10 @@ FloatArray = NDArray[np.float64]
 
 #: Largest state count for which the dense linear solve of the acceleration step is used.
 _DENSE_SOLVE_MAX = 1500
+
+
+#: An iterate this large has left every range a contraction keeps it in (|b| <= (|R| + γ|L(0)|)/(1 − γ)).
+_DIVERGED = 1e150
 
 
 class FixedPointError(RuntimeError):
@@ -203,7 +207,7 @@ def solve_fixed_point(
         bids = Q[:, prim]
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected just below
             Q_new = bellman_bids(mdp, bids, mechanism)
-        if not np.all(np.isfinite(Q_new)):
+        if not np.all(np.abs(Q_new) < _DIVERGED):
             raise FixedPointError(
                 f"the iteration of {mechanism.name!r}'s valuation map left the finite numbers after {it} sweeps "
                 f"(last error bound {bound:.3g}); its lookahead is not a contraction (it should be 1-Lipschitz "

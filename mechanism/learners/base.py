@@ -43,6 +43,7 @@ class Transition(NamedTuple):
     revenue_t: FloatArray  #: (N, E) r_t + γ·credit_t
     price_t: FloatArray  #: (N, E) what the winner pays
     progress: float  #: fraction of the run completed, in [0, 1), for schedules
+    payments_t: FloatArray  #: (N, E, M) what every bidder pays (the winner's entry is ``price_t``)
 
 
 class Learner(Protocol):

@@ -17,10 +17,10 @@ Every bidder, winner or loser, contributes to the gradient of its own expected u
 
     g = mean over the round's samples of (U − baseline(s, i))·∇ log p(b)  +  c_H·∇H,
 
-with U = revenue − price for the winner and 0 for a loser. The baseline tracks the mean utility
-of the primitive's bidders at s with step ``baseline_step``; c_H is annealed linearly from
-``entropy`` to ``entropy_final``. The samples of a round are reduced per cell to sufficient
-statistics (Σ A, Σ A·log b, Σ A·log(1 − b) with A = U − baseline), so the digammas are evaluated
+with U = revenue − payment for the winner and −payment for a loser (0 in the paper's mechanisms).
+The baseline tracks the mean utility of the primitive's bidders at s with step
+``baseline_step``; c_H is annealed linearly from ``entropy`` to ``entropy_final``. The samples
+of a round are reduced per cell to sufficient statistics (Σ A, Σ A·log b, Σ A·log(1 − b) with A = U − baseline), so the digammas are evaluated
 once per cell, not per bid.
 
 The default step (``optimizer="natural"``) is the *natural* gradient (Amari 1998; Kakade 2002)
@@ -250,8 +250,8 @@ class PolicyGradient:
         size = N * S * A
         cell = (((step.seed * S + step.s_t) * A)[..., None] + primitive_of(A, params.clones)).reshape(-1)
         M = step.bids_t.shape[-1]
-        utility: FloatArray = np.zeros(step.bids_t.size)
-        utility[np.arange(step.winner.size) * M + step.winner.reshape(-1)] = (step.revenue_t - step.price_t).reshape(-1)
+        utility: FloatArray = -step.payments_t.reshape(-1)  # a loser pays what the mechanism charges it
+        utility[np.arange(step.winner.size) * M + step.winner.reshape(-1)] += step.revenue_t.reshape(-1)
         bids = step.bids_t.reshape(-1)
         t1, t2, base = params.theta1.reshape(-1), params.theta2.reshape(-1), params.baseline.reshape(-1)
         adv = utility - base[cell]
