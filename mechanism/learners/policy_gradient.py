@@ -20,8 +20,8 @@ Every bidder, winner or loser, contributes to the gradient of its own expected u
 with U = revenue − payment for the winner and −payment for a loser (0 in the paper's mechanisms).
 The baseline tracks the mean utility of the primitive's bidders at s with step
 ``baseline_step``; c_H is annealed linearly from ``entropy`` to ``entropy_final``. The samples
-of a round are reduced per cell to sufficient statistics (Σ A, Σ A·log b, Σ A·log(1 − b) with A = U − baseline), so the digammas are evaluated
-once per cell, not per bid.
+of a round are reduced per cell to sufficient statistics (Σ A, Σ A·log b, Σ A·log(1 − b) with
+A = U − baseline), so the digammas are evaluated once per cell, not per bid.
 
 The default step (``optimizer="natural"``) is the *natural* gradient (Amari 1998; Kakade 2002)
 with a trust region: in (α, β) the Fisher information of the Beta is
