@@ -252,16 +252,20 @@ class Mechanism:
         if self.payments is not None:
             out = self._call("payments", self.payments, bids, winner)
             return self._real("payments", self.payments, out, bids.shape, bids)
-        price = self._real("price", self.price, self._call("price", self.price, bids, winner), winner.shape, bids)
+        price = self.winner_price(bids, winner)
         pay = np.zeros(bids.shape)
         np.put_along_axis(pay, winner[..., None].astype(np.intp), price[..., None], axis=-1)
         return pay
 
     def winner_price(self, bids: FloatArray, winner: IntArray) -> FloatArray:
-        """What the winner of each auction pays, float array (...), validated."""
+        """What the winner of each auction pays, float array (...), validated.
+
+        ``price(bids, winner)`` when the mechanism has it, else the winner's entry of ``payments``
+        (:func:`mechanism.validate_mechanism` checks that the two agree when both are given).
+        """
         bids = np.asarray(bids, dtype=np.float64)
         winner = np.asarray(winner)
-        if self.payments is None:
+        if self.price is not None:
             out = self._call("price", self.price, bids, winner)
             return self._real("price", self.price, out, winner.shape, bids)
         pay = self.charge(bids, winner)

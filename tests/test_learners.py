@@ -111,9 +111,10 @@ def test_natural_step_stays_in_its_trust_region(kl_max):
 
 
 def test_scatter_mean():
-    mean, count = scatter_mean(np.array([1.0, 3.0, 5.0]), np.array([0, 0, 2]), 4)
-    np.testing.assert_array_equal(mean, [2.0, 0.0, 5.0, 0.0])
-    np.testing.assert_array_equal(count, [2.0, 0.0, 1.0, 0.0])
+    cells, mean, count = scatter_mean(np.array([1.0, 3.0, 5.0, 7.0]), np.array([7, 0, 7, 2]))
+    np.testing.assert_array_equal(cells, [0, 2, 7])  # only the visited cells, sorted
+    np.testing.assert_array_equal(mean, [3.0, 7.0, 3.0])
+    np.testing.assert_array_equal(count, [1.0, 1.0, 2.0])
 
 
 def test_batched_constant_step_equals_sequential_updates():
@@ -150,3 +151,12 @@ def test_batched_constant_step_equals_sequential_updates():
 def test_bad_hyperparameters_are_refused(cls, kwargs):
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         cls(**kwargs)
+
+
+def test_trigamma_matches_scipy_polygamma() -> None:
+    """The learner's branch-free ψ₁ (A&S 6.4.6 recurrence + 6.4.12 series) against scipy's Hurwitz-zeta route."""
+    from mechanism.learners.policy_gradient import trigamma
+
+    x = np.concatenate([np.geomspace(1e-6, 1e6, 2001), np.linspace(0.01, 30.0, 1001), [1.0, 0.5]])
+    np.testing.assert_allclose(trigamma(x), special.polygamma(1, x), rtol=1e-13)
+    assert trigamma(np.array([1.0]))[0] == pytest.approx(np.pi**2 / 6, rel=1e-14)  # ψ₁(1) = ζ(2), A&S 6.4.2

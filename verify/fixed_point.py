@@ -44,6 +44,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
+from mechanism.auction import validate_mechanism
 from mechanism.market import Mechanism
 from mechanism.society import primitive_of
 from tasks.mdp import FiniteMDP
@@ -95,7 +96,12 @@ class FixedPoint(NamedTuple):
 
 
 def validate_society(mdp: object, mechanism: object, clones: object) -> int:
-    """Check the common arguments once; return ``clones`` as an int."""
+    """Check the common arguments once; return ``clones`` as an int.
+
+    The mechanism's rules are checked too (:func:`mechanism.validate_mechanism`): a rule that
+    returns NaN, a wrong shape or an invalid winner, or is not a function of the bids, raises a
+    :class:`mechanism.MechanismError` here rather than giving a wrong answer later.
+    """
     if not isinstance(mdp, FiniteMDP):
         raise TypeError(f"mdp must be a tasks.FiniteMDP; got {type(mdp).__name__}.")
     if not isinstance(mechanism, Mechanism):
@@ -105,6 +111,7 @@ def validate_society(mdp: object, mechanism: object, clones: object) -> int:
         )
     if isinstance(clones, bool) or not isinstance(clones, int | np.integer) or clones < 1:
         raise ValueError(f"clones must be an int >= 1 (1 = solitary, 2 = cloned); got {clones!r}.")
+    validate_mechanism(mechanism, mdp.n_actions * int(clones))
     return int(clones)
 
 

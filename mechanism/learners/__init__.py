@@ -3,6 +3,7 @@
 from mechanism.learners.base import (
     Learner,
     Transition,
+    group_cells,
     linear_schedule,
     scatter_mean,
     tile_clones,
@@ -50,6 +51,7 @@ __all__ = [
     "beta_log_prob",
     "beta_log_prob_grad",
     "beta_shape",
+    "group_cells",
     "linear_schedule",
     "scatter_mean",
     "tile_clones",

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Learner", "Transition", "linear_schedule", "scatter_mean", "tile_clones"]
+__all__ = ["Learner", "Transition", "group_cells", "linear_schedule", "scatter_mean", "tile_clones"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -88,25 +88,37 @@ def linear_schedule(start: float, end: float, progress: float) -> float:
     return float(start + (end - start) * progress)
 
 
-def scatter_mean(
-    values: FloatArray, index: IntArray, size: int
-) -> tuple[FloatArray, FloatArray]:
-    """Per-cell mean and count of ``values`` scattered to flat cells ``index``.
+def group_cells(index: IntArray) -> tuple[IntArray, IntArray, FloatArray]:
+    """The distinct flat cells of ``index``, each entry's position among them, and the visits per cell.
+
+    Work is O(n log n) in the n entries of one round, never O(table size): a round of N·E auctions
+    touches at most N·E·M cells however many states the MDP has.
+
+    Returns
+    -------
+    cells : int array (K,)
+        The distinct cells, sorted.
+    inverse : int array (n,)
+        ``cells[inverse] == index.ravel()``.
+    count : float array (K,)
+        How many entries landed in each cell.
+    """
+    cells, inverse = np.unique(np.ravel(index), return_inverse=True)
+    return cells, inverse.reshape(-1), np.bincount(inverse.reshape(-1)).astype(np.float64)
+
+
+def scatter_mean(values: FloatArray, index: IntArray) -> tuple[IntArray, FloatArray, FloatArray]:
+    """Per visited cell, the mean and the count of ``values`` scattered to flat cells ``index``.
 
     Parameters
     ----------
     values, index : arrays of the same shape
         What to add, and the flat cell (e.g. ``(seed·S + s)·A + a``) it goes to.
-    size : int
-        Number of cells.
 
     Returns
     -------
-    mean, count : arrays (size,)
-        The mean of the values that landed in each cell (0 where none did) and how many did.
+    cells, mean, count : arrays (K,)
+        The K distinct cells visited, the mean of the values that landed in each, and how many did.
     """
-    index = np.ravel(index)
-    count = np.bincount(index, minlength=size).astype(np.float64)
-    total = np.bincount(index, weights=np.ravel(values), minlength=size)
-    mean = np.divide(total, count, out=np.zeros(size), where=count > 0)
-    return mean, count
+    cells, inverse, count = group_cells(index)
+    return cells, np.bincount(inverse, weights=np.ravel(values)) / count, count

@@ -51,9 +51,9 @@ class TableParams(NamedTuple):
 def _batched_step(x: FloatArray, target: FloatArray, cell: IntArray, alpha: float) -> None:
     """x[cell] moves towards the mean target of its k visits with step 1 − (1 − α)^k (in place)."""
     flat = x.reshape(-1)
-    mean, k = scatter_mean(target, cell, flat.size)
-    rate = -np.expm1(k * np.log1p(-alpha)) if alpha < 1 else (k > 0) * 1.0
-    flat += rate * (mean - flat)
+    cells, mean, k = scatter_mean(target, cell)
+    rate = -np.expm1(k * np.log1p(-alpha)) if alpha < 1 else 1.0
+    flat[cells] += rate * (mean - flat[cells])
 
 
 def _check_unit(value: float, name: str, low_open: bool = False) -> None:

@@ -70,9 +70,9 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import betaln, digamma, expit, polygamma
+from scipy.special import betaln, digamma, expit
 
-from mechanism.learners.base import Transition, linear_schedule, tile_clones
+from mechanism.learners.base import Transition, group_cells, linear_schedule, tile_clones
 from mechanism.society import primitive_of
 
 __all__ = [
@@ -145,8 +145,33 @@ def beta_entropy_grad(theta1: FloatArray, theta2: FloatArray) -> tuple[FloatArra
     """∇_θ H: (∂/∂θ₁, ∂/∂θ₂), the formulas of the module docstring."""
     a, c = beta_shape(theta1, theta2)
     k = a + c
-    tk = (k - 2.0) * polygamma(1, k)
-    return _chain(-(a - 1.0) * polygamma(1, a) + tk, -(c - 1.0) * polygamma(1, c) + tk, theta1, theta2)
+    tk = (k - 2.0) * trigamma(k)
+    return _chain(-(a - 1.0) * trigamma(a) + tk, -(c - 1.0) * trigamma(c) + tk, theta1, theta2)
+
+
+#: :func:`trigamma` applies its recurrence this many times before the series.
+_TRIGAMMA_SHIFT = 10
+
+
+def trigamma(x: FloatArray) -> FloatArray:
+    """ψ₁(x) = d²/dx² log Γ(x) for x > 0, elementwise, to about 1e-13 relative error.
+
+    Ten steps of the recurrence ψ₁(x) = ψ₁(x + 1) + 1/x² (Abramowitz & Stegun 6.4.6) give
+    ψ₁(x) = Σ_{k<10} 1/(x + k)² + ψ₁(y), y = x + 10 > 10, and at y the asymptotic series
+    ψ₁(y) ≈ 1/y + 1/(2y²) + Σ_k B_{2k}/y^{2k+1} (A&S 6.4.12; B₂ = 1/6, B₄ = −1/30, B₆ = 1/42,
+    B₈ = −1/30, B₁₀ = 5/66) errs by less than its first omitted term, 691/(2730·y¹³) < 2.6e-14
+    (ψ₁(10) ≈ 0.105). The same arithmetic for every element, no branches: about 10x cheaper
+    than scipy's ``polygamma(1, x)`` (Hurwitz zeta), which the learner would call at every
+    visited cell of every round.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    acc = np.zeros_like(x)
+    for k in range(_TRIGAMMA_SHIFT):
+        acc += 1.0 / np.square(x + k)
+    y = x + _TRIGAMMA_SHIFT
+    w = 1.0 / (y * y)
+    series = w * (1.0 / 6.0 - w * (1.0 / 30.0 - w * (1.0 / 42.0 - w * (1.0 / 30.0 - w * (5.0 / 66.0)))))
+    return acc + (1.0 + 0.5 / y + series) / y
 
 
 def beta_fisher(alpha: FloatArray, beta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -154,8 +179,8 @@ def beta_fisher(alpha: FloatArray, beta: FloatArray) -> tuple[FloatArray, FloatA
 
     The covariance of the score (∂ log p/∂α, ∂ log p/∂β) = (log b − E log b, log(1 − b) − E log(1 − b)).
     """
-    tri_k = polygamma(1, alpha + beta)
-    return polygamma(1, alpha) - tri_k, polygamma(1, beta) - tri_k, -tri_k
+    tri_k = trigamma(alpha + beta)
+    return trigamma(alpha) - tri_k, trigamma(beta) - tri_k, -tri_k
 
 
 class BetaParams(NamedTuple):
@@ -246,8 +271,7 @@ class PolicyGradient:
 
     def update(self, params: BetaParams, step: Transition) -> None:
         """One policy-gradient step from every bidder's utility (in place)."""
-        N, S, A = params.theta1.shape
-        size = N * S * A
+        _, S, A = params.theta1.shape
         cell = (((step.seed * S + step.s_t) * A)[..., None] + primitive_of(A, params.clones)).reshape(-1)
         M = step.bids_t.shape[-1]
         utility: FloatArray = -step.payments_t.reshape(-1)  # a loser pays what the mechanism charges it
@@ -255,19 +279,17 @@ class PolicyGradient:
         bids = step.bids_t.reshape(-1)
         t1, t2, base = params.theta1.reshape(-1), params.theta2.reshape(-1), params.baseline.reshape(-1)
         adv = utility - base[cell]
-        count = np.bincount(cell, minlength=size)
-        seen = np.flatnonzero(count)
-        n = count[seen]
-        sum_adv = np.bincount(cell, adv, size)[seen]
-        sum_adv_log_b = np.bincount(cell, adv * np.log(bids), size)[seen]
-        sum_adv_log_1mb = np.bincount(cell, adv * np.log1p(-bids), size)[seen]
-        mean_u = np.bincount(cell, utility, size)[seen] / n
+        seen, inverse, n = group_cells(cell)
+        sum_adv = np.bincount(inverse, adv)
+        sum_adv_log_b = np.bincount(inverse, adv * np.log(bids))
+        sum_adv_log_1mb = np.bincount(inverse, adv * np.log1p(-bids))
+        mean_u = np.bincount(inverse, utility) / n
         th1, th2 = t1[seen], t2[seen]
         mu, kappa = expit(th1), _softplus(th2)
         a, c = mu * kappa, (1.0 - mu) * kappa
         psi_k = digamma(kappa)
         # ∇_(α, β) of the mean of A·log p(b), then of c_H·H (module docstring).
-        tri_a, tri_c, tri_k = polygamma(1, a), polygamma(1, c), polygamma(1, kappa)
+        tri_a, tri_c, tri_k = trigamma(a), trigamma(c), trigamma(kappa)
         c_H = linear_schedule(self.entropy, self.entropy_final, step.progress)
         g_a = (sum_adv_log_b - (digamma(a) - psi_k) * sum_adv) / n + c_H * (-(a - 1.0) * tri_a + (kappa - 2.0) * tri_k)
         g_c = (sum_adv_log_1mb - (digamma(c) - psi_k) * sum_adv) / n + c_H * (

@@ -42,7 +42,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from mechanism.learners.base import Transition, linear_schedule, tile_clones
+from mechanism.learners.base import Transition, group_cells, linear_schedule, tile_clones
 from mechanism.society import primitive_of
 
 __all__ = ["EXPLORATIONS", "Valuation", "ValuationParams"]
@@ -151,19 +151,18 @@ class Valuation:
 
     def update(self, params: ValuationParams, step: Transition) -> None:
         """Move the winner's estimate towards the revenue it realised (in place)."""
-        N, S, A = params.v.shape
-        cell = ((step.seed * S + step.s_t) * A + step.a_t).reshape(-1)
-        k = np.bincount(cell, minlength=N * S * A)
-        total = np.bincount(cell, weights=step.revenue_t.reshape(-1), minlength=N * S * A)
+        _, S, A = params.v.shape
+        cells, inverse, k = group_cells((step.seed * S + step.s_t) * A + step.a_t)
+        total = np.bincount(inverse, weights=step.revenue_t.reshape(-1))
         v, n = params.v.reshape(-1), params.n.reshape(-1)
-        n += k
+        n[cells] += k
         if isinstance(self.step_size, str):  # "1/n": the running average, v += (total − k·v)/n
-            rate = k / np.maximum(n, 1.0)
+            rate = k / n[cells]
         elif self.step_size < 1:  # k sequential steps towards the mean: 1 − (1 − α)^k
             rate = -np.expm1(k * np.log1p(-float(self.step_size)))
         else:
-            rate = np.minimum(k, 1).astype(np.float64)
-        v += rate * (total / np.maximum(k, 1) - v)
+            rate = np.ones_like(k)
+        v[cells] += rate * (total / k - v[cells])
 
     def mean_bids(self, params: ValuationParams) -> FloatArray:
         """The estimates, per bidder: (N, S, M)."""
