@@ -17,13 +17,14 @@ def register(sub: Any) -> None:
 
 
 def run_mechanisms(args: argparse.Namespace) -> int:
-    """Print every registered mechanism with its paper name and rule."""
-    from mechanism import MECHANISMS
+    """Print every registered mechanism with its paper name (or "example") and rule."""
+    from mechanism import EXAMPLES, MECHANISMS
 
     width = max(map(len, MECHANISMS))
     for name, mech in MECHANISMS.items():
+        label = "example beyond the paper" if name in EXAMPLES else mech.paper_name
         alias = f" (alias of {mech.name})" if mech.name != name else ""
-        print(f"{name:<{width}}  {mech.paper_name}{alias}: {mech.doc}")
+        print(f"{name:<{width}}  {label}{alias}: {mech.doc}")
     return 0
 
 
