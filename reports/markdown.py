@@ -1,7 +1,9 @@
 """Verdict records → ``report.md`` and a self-contained ``report.html``.
 
 Both are rendered from the rows of ``verdicts.jsonl`` (:func:`verify.records.verdict_rows`), so
-`agora report DIR` can re-render them without re-running anything.
+`agora report DIR` can re-render them without re-running anything. The table's columns are the
+claims in the order the rows first name them, each headed by the ``title`` its rows carry (the
+claim's :attr:`verify.Claim.title`); nothing here imports the claim checker or hypothesis.
 """
 
 from __future__ import annotations
@@ -11,19 +13,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from verify.claims import CLAIMS, format_counterexample
+from verify.verdicts import format_counterexample
 
 __all__ = ["render_html", "render_markdown", "verdict_table", "write_verdict_report"]
 
 Row = Mapping[str, Any]
-
-#: Column headers of the verdict table, by claim.
-CLAIM_TITLES: dict[str, str] = {
-    "truthful": "truthful bid is dominant (one auction)",
-    "conserves_credit": "credit conserved",
-    "q_star_equilibrium": "the Q* profile is an equilibrium",
-    "fixed_point_optimal": "truthful fixed point is optimal",
-}
 
 
 def _mark(row: Row) -> str:
@@ -32,10 +26,12 @@ def _mark(row: Row) -> str:
     return "✓" if row.get("holds") else "✗"
 
 
-def _claims_in(rows: Sequence[Row]) -> list[str]:
-    seen = [r["claim"] for r in rows]
-    ordered = [c for c in CLAIMS if c in seen]
-    return ordered + [c for c in dict.fromkeys(seen) if c not in ordered]
+def _claims_in(rows: Sequence[Row]) -> dict[str, str]:
+    """Claim name → column header, in the order the rows first name the claims (a row without a title: its name)."""
+    titles: dict[str, str] = {}
+    for r in rows:
+        titles.setdefault(str(r["claim"]), str(r.get("title") or r["claim"]))
+    return titles
 
 
 def _societies(rows: Sequence[Row]) -> list[tuple[str, int]]:
@@ -51,7 +47,7 @@ def verdict_table(rows: Sequence[Row]) -> tuple[list[str], list[list[str]]]:
     """Header and body of the society × claim table (✓ holds, ✗ fails, ``error`` could not run)."""
     claims = _claims_in(rows)
     index = {(r["mechanism"], int(r["clones"]), r["claim"]): r for r in rows}
-    header = ["society", *[CLAIM_TITLES.get(c, c) for c in claims]]
+    header = ["society", *claims.values()]
     body = []
     for mech, clones in _societies(rows):
         cells = [_mark(index[(mech, clones, c)]) if (mech, clones, c) in index else "" for c in claims]

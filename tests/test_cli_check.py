@@ -1,11 +1,28 @@
 """`agora check` and `agora report`: files, exit codes, clear errors, raising mechanisms kept as failed checks."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from reports.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: DESIGN.md §1, "Expected verdicts", as the report's rows: society, then one mark per claim in table order
+#: (truthful, credit, myopic equilibrium, farsighted equilibrium, fixed point optimal).
+DESIGN_ROWS = [
+    "| vickrey, solitary | ✓ | ✗ | ✓ | ✗ | ✓ |",
+    "| vickrey, cloned | ✓ | ✗ | ✓ | ✗ | ✓ |",
+    "| ccv, solitary | ✓ | ✓ | ✗ | ✗ | ✗ |",
+    "| ccv, cloned | ✓ | ✓ | ✓ | ✓ | ✓ |",
+    "| first_price, solitary | ✗ | ✓ | ✗ | ✗ | ✓ |",
+    "| first_price, cloned | ✗ | ✓ | ✓ | ✓ | ✓ |",
+    "| env_reward, solitary | ✗ | ✓ | ✗ | ✗ | ✗ |",
+    "| env_reward, cloned | ✗ | ✓ | ✗ | ✗ | ✗ |",
+]
 
 BAD_MODULE = """
 import numpy as np
@@ -22,7 +39,7 @@ NOT_A_MECHANISM = 42
 @pytest.fixture(scope="module")
 def bare_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path]:
     out = tmp_path_factory.mktemp("report")
-    return main(["check", "--budget", "5", "--out", str(out), "--no-progress"]), out
+    return main(["check", "--budget", "10", "--out", str(out), "--no-progress"]), out
 
 
 def test_bare_check_writes_every_file_and_exits_0(bare_report: tuple[int, Path], capsys: pytest.CaptureFixture) -> None:
@@ -31,19 +48,62 @@ def test_bare_check_writes_every_file_and_exits_0(bare_report: tuple[int, Path],
     for name in ("verdicts.jsonl", "verdicts.csv", "report.md", "report.html"):
         assert (out / name).stat().st_size > 0
     rows = [json.loads(line) for line in (out / "verdicts.jsonl").read_text().splitlines()]
-    assert len(rows) == 4 * 2 * 4  # built-ins × clone settings × claims
-    assert {"agora_version", "numpy_version", "hypothesis_version", "timestamp", "seed", "budget"} <= set(rows[0])
-    assert len((out / "verdicts.csv").read_text().splitlines()) >= 33
+    assert len(rows) == 4 * 2 * 5  # built-ins × clone settings × claims
+    provenance = {"agora_version", "numpy_version", "hypothesis_version", "timestamp", "seed", "budget"}
+    assert {*provenance, "title"} <= set(rows[0])
+    assert len((out / "verdicts.csv").read_text().splitlines()) >= 41
     md = (out / "report.md").read_text()
-    assert "| ccv, solitary | ✓ | ✓ | ✗ | ✗ |" in md
+    header = (
+        "| society | truthful bid is dominant (one auction) | credit conserved | Q* profile: myopic equilibrium "
+        "| Q* profile: farsighted equilibrium | truthful fixed point is optimal |"
+    )
+    assert header in md.splitlines()
     assert "Counterexample (shrunk)" in md
+
+
+def test_bare_check_reproduces_the_design_table(bare_report: tuple[int, Path]) -> None:
+    # Every mark is computed by the searches; the expected rows are DESIGN §1's table, farsighted column included.
+    _, out = bare_report
+    md = (out / "report.md").read_text()
+    table = [line for line in md.splitlines() if line.startswith("| ") and not line.startswith("| society")]
+    assert table == DESIGN_ROWS
 
 
 def test_report_re_renders_from_the_records(bare_report: tuple[int, Path]) -> None:
     _, out = bare_report
+    before = (out / "report.md").read_text()
     (out / "report.md").unlink()
     assert main(["report", str(out)]) == 0
-    assert "ccv, solitary" in (out / "report.md").read_text()
+    assert (out / "report.md").read_text() == before  # the titles come from the rows
+
+
+def test_reports_never_import_hypothesis(bare_report: tuple[int, Path]) -> None:
+    # Reading and rendering verdicts must not load the claim checker's search engine.
+    code = "import reports.markdown, reports.commands.report, sys; assert 'hypothesis' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    _, out = bare_report
+    code = (
+        "import sys; from reports.cli import main; rc = main(['report', sys.argv[1]]); "
+        "assert rc == 0, rc; assert 'hypothesis' not in sys.modules, 'agora report imported hypothesis'"
+    )
+    subprocess.run([sys.executable, "-c", code, str(out)], check=True, cwd=ROOT)
+
+
+def test_claims_flag_checks_only_the_named_claims(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    args = ["check", "--mechanism", "vickrey", "--clones", "2", "--budget", "5", "--out", str(tmp_path)]
+    assert main([*args, "--claims", "q_star_farsighted_equilibrium,truthful", "--no-progress"]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "verdicts.jsonl").read_text().splitlines()]
+    assert [(r["claim"], r["holds"]) for r in rows] == [("truthful", True), ("q_star_farsighted_equilibrium", False)]
+    assert rows[0]["claims_checked"] == "truthful,q_star_farsighted_equilibrium"
+    assert "farsighted equilibrium" in capsys.readouterr().out
+
+
+def test_unknown_claim_names_are_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code = main(["check", "--claims", "truthful,nope", "--budget", "2", "--out", str(tmp_path), "--no-progress"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "unknown claim(s) ['nope']" in err
+    assert "truthful, conserves_credit, q_star_equilibrium, q_star_farsighted_equilibrium, fixed_point_optimal" in err
 
 
 def test_report_on_a_folder_without_records_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -92,6 +152,22 @@ def test_a_bad_mechanism_is_a_clear_error(
     code = main(["check", "--mechanism", spec, "--budget", "2", "--out", str(tmp_path / "out"), "--no-progress"])
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["NAN_PRICE", "ALLOCATE_MINUS_ONE", "RANDOM_PRICE"])
+def test_a_broken_planted_mechanism_exits_3_with_error_verdicts(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.chdir(ROOT)  # tests.planted is importable from the repository root
+    out = tmp_path / "out"
+    code = main(["check", "--mechanism", f"tests.planted:{name}", "--budget", "3", "--out", str(out), "--no-progress"])
+    assert code == 3
+    assert "MechanismError" in capsys.readouterr().err
+    rows = [json.loads(line) for line in (out / "verdicts.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 * 5
+    assert all(r["error"].startswith("MechanismError: ") and not r["holds"] for r in rows)
+    table = [line for line in (out / "report.md").read_text().splitlines() if line.startswith("| ")]
+    assert table[1:] == [f"| {name.lower()}, {kind} |" + " error |" * 5 for kind in ("solitary", "cloned")]
 
 
 def test_a_raising_user_mechanism_is_reported_and_the_other_verdicts_survive(

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from mechanism import BUILTINS, Mechanism, Society
 from tasks import FiniteMDP
 from tests.strategies import bid_profiles, examples, finite_mdps, mechanisms, societies, valuations
+from verify.strategies import BID_GRID, OneAuction, numbers, one_auctions
 
 QUICK = settings(max_examples=examples(60), database=None, derandomize=True)
 
@@ -76,3 +77,35 @@ def test_shrinking_reaches_the_smallest_mdp() -> None:
 def test_societies_and_mechanisms(society: Society, mech: Mechanism) -> None:
     assert society.n_bidders == society.n_primitives * society.clones
     assert mech.name in BUILTINS
+
+
+@QUICK
+@given(st.data())
+def test_numbers_mix_the_grid_and_floats_in_the_span(data: st.DataObject) -> None:
+    n = data.draw(st.integers(0, 6))
+    xs = data.draw(numbers(n))
+    assert xs.shape == (n,)
+    assert np.all((xs >= -2.0) & (xs <= 2.0))
+    assert np.all(np.isin(data.draw(numbers(n, span=None)), BID_GRID))  # span=None: the grid only
+
+
+@QUICK
+@given(st.integers(1, 3).flatmap(lambda c: st.tuples(st.just(c), one_auctions(c))))
+def test_one_auctions_are_valid(clones_and_case: tuple[int, OneAuction]) -> None:
+    clones, (bids, bidder, deviation) = clones_and_case
+    M = bids.shape[0]
+    assert M % clones == 0
+    assert 1 <= M // clones <= 4
+    assert 0 <= bidder < M
+    assert np.all(np.isfinite(bids))
+    assert np.isfinite(deviation)
+    # Every number is in the span, or a step of at most 0.01 away from a rival's bid.
+    assert np.all(np.abs(bids) <= 2.01)
+    assert abs(deviation) <= 2.01
+
+
+def test_shrinking_removes_trailing_states_and_keeps_the_rest() -> None:
+    # Drawn at full size and cut: dropping states 2 and 3 keeps state 1's reward, so S shrinks to 2.
+    mdp = _find(finite_mdps(terminals=False), lambda m: m.n_states >= 2 and m.R[1, 0] > 0 and m.R[0, 0] == 0)
+    assert mdp.n_states == 2
+    assert mdp.R[1, 0] == 1.0

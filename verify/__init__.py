@@ -1,8 +1,10 @@
 """Exact solvers, truthful fixed points, exploitability, claim checks and experiments.
 
 The claim checker runs on hypothesis, which takes most of a second to import; its names
-(``check``, ``CLAIMS``, ``Verdict``, ...) load on first use (PEP 562), so that ``import verify``
-and every `agora` command that does not check claims start fast.
+(``check``, ``CLAIMS``, the claim functions) load on first use (PEP 562), so that ``import verify``
+and every `agora` command that does not check claims start fast. The verdict records
+(``Claim``, ``Counterexample``, ``Verdict``) live in :mod:`verify.verdicts`, which does not import
+hypothesis: reading and rendering verdicts stays fast.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from verify.best_response import BestResponse, NashConv, best_response, nash_conv
 from verify.experiments import EXPERIMENTS, Assessment, assess, reproduce
 from verify.exploitability import Exploitability, exploitability
 from verify.fixed_point import FixedPointError, truthful_fixed_point
@@ -21,29 +24,30 @@ if TYPE_CHECKING:
     from verify.check import check
     from verify.claims import (
         CLAIMS,
-        Counterexample,
-        Verdict,
         conserves_credit,
         fixed_point_optimal,
         q_star_equilibrium,
+        q_star_farsighted_equilibrium,
         truthful,
     )
+    from verify.verdicts import Claim, Counterexample, Verdict
 
 #: Names loaded on first access, and the module that defines each.
 _LAZY: dict[str, str] = {
     "check": "verify.check",
-    **{
-        name: "verify.claims"
-        for name in (
+    **dict.fromkeys(("Claim", "Counterexample", "Verdict"), "verify.verdicts"),
+    **dict.fromkeys(
+        (
             "CLAIMS",
-            "Counterexample",
-            "Verdict",
             "conserves_credit",
             "fixed_point_optimal",
+    "nash_conv",
             "q_star_equilibrium",
+            "q_star_farsighted_equilibrium",
             "truthful",
-        )
-    },
+        ),
+        "verify.claims",
+    ),
 }
 
 
@@ -60,20 +64,26 @@ __all__: list[str] = [
     "EXPERIMENTS",
     "METHODS",
     "Assessment",
+    "BestResponse",
+    "Claim",
     "ConvergenceWarning",
     "Counterexample",
     "Exploitability",
     "FixedPointError",
     "HorizonSolution",
+    "NashConv",
     "Solution",
     "Verdict",
     "assess",
+    "best_response",
     "check",
     "conserves_credit",
     "evaluate",
     "exploitability",
     "fixed_point_optimal",
+    "nash_conv",
     "q_star_equilibrium",
+    "q_star_farsighted_equilibrium",
     "reproduce",
     "solve",
     "solve_horizon",

@@ -1,4 +1,4 @@
-"""`check`: every claim for a mechanism, cloned and solitary, each a verdict; a raising check is a failed verdict.
+"""`check`: claims for a mechanism, cloned and solitary, each a verdict; a check that cannot run is an error verdict.
 
 Run on the built-ins it reproduces DESIGN §1's verdict table by computation (the test suite
 checks that it does); nothing here knows what any verdict should be.
@@ -6,35 +6,110 @@ checks that it does); nothing here knows what any verdict should be.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
-from mechanism.market import Mechanism
+import numpy as np
+
+from mechanism.market import Mechanism, MechanismError
 from mechanism.registry import resolve_mechanism
-from verify.claims import CLAIMS, DEFAULT_BUDGET, Verdict, _check_budget
+from verify.claims import CLAIMS, DEFAULT_BUDGET
+from verify.search import check_budget
+from verify.verdicts import Claim, Verdict, describe_error, error_verdict, mechanism_fault
 
-__all__ = ["check", "resolve_mechanism"]
+__all__ = ["check", "resolve_claims", "resolve_clones", "resolve_mechanism"]
+
+
+def resolve_claims(claims: Sequence[str | Claim] | None) -> list[Claim]:
+    """The claims to check: names in :data:`verify.CLAIMS` and/or :class:`Claim` objects; None: all, in table order."""
+    if claims is None:
+        return list(CLAIMS.values())
+    if isinstance(claims, str | Claim):
+        raise TypeError(
+            f"claims must be a list of claim names or Claim objects, not a single {type(claims).__name__}; "
+            f"write claims=[{claims.name if isinstance(claims, Claim) else claims!r}]."
+        )
+    if not isinstance(claims, Iterable):
+        raise TypeError(f"claims must be a list of claim names or Claim objects; got {type(claims).__name__}.")
+    resolved: list[Claim] = []
+    for c in claims:
+        if isinstance(c, Claim):
+            resolved.append(c)
+        elif isinstance(c, str) and c in CLAIMS:
+            resolved.append(CLAIMS[c])
+        else:
+            raise ValueError(f"unknown claim {c!r} in claims; known: {', '.join(CLAIMS)} (or a verify.Claim object).")
+    if not resolved:
+        raise ValueError(f"claims is empty; pass None for every claim, or some of: {', '.join(CLAIMS)}.")
+    names = [c.name for c in resolved]
+    if len(set(names)) != len(names):
+        raise ValueError(f"claims names a claim twice: {names}; each claim is checked once per clone setting.")
+    return resolved
+
+
+def resolve_clones(clones: Any) -> list[int]:
+    """Clone settings as a non-empty list of ints >= 1, or a TypeError/ValueError saying what to pass."""
+    example = "e.g. clones=(1, 2): 1 = solitary, 2 = cloned"
+    if isinstance(clones, str | bytes) or not isinstance(clones, Iterable):
+        raise TypeError(f"clones must be a list of ints ({example}); got {clones!r}.")
+    settings = list(clones)
+    bad = [c for c in settings if isinstance(c, bool) or not isinstance(c, int | np.integer) or c < 1]
+    if bad:
+        raise ValueError(f"clones must hold ints >= 1 ({example}); got {bad[0]!r} in {settings!r}.")
+    if not settings:
+        raise ValueError(f"clones is empty; give at least one clone setting ({example}).")
+    return [int(c) for c in settings]
+
+
+def _run_claim(claim: Claim, mech: Mechanism, clones: int, budget: int, seed: int) -> Verdict:
+    """``claim.check`` with any exception turned into an error verdict (a user mechanism may raise anything).
+
+    The verdict is stamped with the claim's name and title (a user's check may leave them out).
+    """
+    t0 = time.perf_counter()
+    try:
+        verdict = claim.check(mech, clones, budget, seed)
+    except MechanismError as err:
+        return error_verdict(claim, mech.name, clones, describe_error(err), budget, seed, t0)
+    except Exception as err:
+        frame = traceback.extract_tb(err.__traceback__)[-1]
+        where = f" (raised at {frame.filename}:{frame.lineno})"
+        return error_verdict(claim, mech.name, clones, describe_error(err) + where, budget, seed, t0)
+    if not isinstance(verdict, Verdict):
+        error = f"TypeError: claim {claim.name!r} returned a {type(verdict).__name__}, not a verify.Verdict"
+        return error_verdict(claim, mech.name, clones, error, budget, seed, t0)
+    return dataclasses.replace(verdict, claim=claim.name, title=claim.title)
 
 
 def check(
     mechanism: Mechanism | str,
     clones: Iterable[int] = (1, 2),
-    claims: Sequence[str] | None = None,
+    claims: Sequence[str | Claim] | None = None,
     budget: int = DEFAULT_BUDGET,
     seed: int = 0,
     progress: Callable[[Verdict], None] | None = None,
 ) -> list[Verdict]:
-    """Check every claim for ``mechanism`` under each clone setting.
+    """Check claims for ``mechanism`` under each clone setting.
+
+    At the start of each clone setting the mechanism's rules are validated
+    (:func:`mechanism.validate_mechanism` with 2 and 4 primitives' worth of bidders): when a rule
+    raises, returns NaN, a wrong shape or an invalid winner, or is not a function of the bids,
+    every claim gets an *error* verdict (``holds = False``, ``error`` = ``"MechanismError: ..."``
+    naming the function and what it returned), never ✓ or ✗. A claim whose check raises gets one
+    too; the other claims still run.
 
     Parameters
     ----------
     mechanism : Mechanism or str
         A mechanism or a name in :data:`mechanism.MECHANISMS`.
     clones : iterable of int
-        Clone settings to check (1 = solitary, 2 = cloned).
-    claims : sequence of str, optional
-        Names in :data:`verify.CLAIMS`; default all of them, in table order.
+        Clone settings to check (1 = solitary, 2 = cloned), e.g. ``(1, 2)``.
+    claims : sequence of str or Claim, optional
+        Names in :data:`verify.CLAIMS` and/or :class:`verify.Claim` objects (user claims);
+        default every claim of :data:`verify.CLAIMS`, in table order.
     budget : int
         Generated cases per claim and clone setting.
     seed : int
@@ -45,39 +120,28 @@ def check(
     Returns
     -------
     list of Verdict
-        One per (clones, claim), clone settings outermost. A claim whose check raises (a user
-        mechanism that fails on some input) gives ``holds = False`` with ``error`` set; the
-        other verdicts are unaffected.
+        One per (clones, claim), clone settings outermost. ``verdict.ran`` is False for the
+        error verdicts.
+
+    Examples
+    --------
+    >>> import verify
+    >>> [(v.claim, v.holds) for v in verify.check("ccv", clones=[2], claims=["truthful"], budget=10)]
+    [('truthful', True)]
     """
     mech = resolve_mechanism(mechanism)
-    budget, seed = _check_budget(budget, seed)
-    names = list(CLAIMS) if claims is None else list(claims)
-    unknown = [n for n in names if n not in CLAIMS]
-    if unknown:
-        raise ValueError(f"unknown claim(s) {unknown}; known: {', '.join(CLAIMS)}.")
-    settings_ = [int(c) for c in clones]
-    if not settings_ or any(c < 1 for c in settings_):
-        raise ValueError(f"clones must be a non-empty list of ints >= 1; got {list(settings_)}.")
+    chosen = resolve_claims(claims)
+    settings = resolve_clones(clones)
+    budget, seed = check_budget(budget, seed)
     verdicts: list[Verdict] = []
-    for c in settings_:
-        for name in names:
-            t0 = time.perf_counter()
-            try:
-                verdict = CLAIMS[name](mech, c, budget, seed)
-            except Exception as err:  # a user mechanism may raise anything; record it, keep the others
-                frame = traceback.extract_tb(err.__traceback__)[-1]
-                verdict = Verdict(
-                    claim=name,
-                    mechanism=mech.name,
-                    clones=c,
-                    holds=False,
-                    counterexample=None,
-                    examples_tried=0,
-                    seed=seed,
-                    budget=budget,
-                    error=f"{type(err).__name__}: {err} (raised at {frame.filename}:{frame.lineno})",
-                    seconds=time.perf_counter() - t0,
-                )
+    for c in settings:
+        t0 = time.perf_counter()
+        fault = mechanism_fault(mech, c)
+        for claim in chosen:
+            if fault is not None:
+                verdict = error_verdict(claim, mech.name, c, describe_error(fault), budget, seed, t0)
+            else:
+                verdict = _run_claim(claim, mech, c, budget, seed)
             verdicts.append(verdict)
             if progress is not None:
                 progress(verdict)

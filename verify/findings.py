@@ -30,7 +30,7 @@ import tasks
 from mechanism.registry import MECHANISMS
 from verify.claims import TOL_VALUE, Counterexample, fixed_point_optimal, fixed_point_shortfall
 
-__all__ = ["CcvFinding", "solitary_ccv_suboptimality"]
+__all__ = ["CcvFinding", "FarsightedFinding", "FarsightedRow", "farsighted_finding", "solitary_ccv_suboptimality"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,6 +108,109 @@ def solitary_ccv_suboptimality(n: int = 1000, seed: int = 0, gamma: float = 0.9,
         distribution=(
             f"{n} MDPs from tasks.random_mdp: S ~ U{{2..6}}, A ~ U{{2, 3}}, gamma = {gamma}, Dirichlet(1) rows, "
             f"R ~ U[0, 1), no terminals, start uniform; numpy default_rng({seed})"
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------------------------- farsighted
+@dataclass(frozen=True, eq=False)
+class FarsightedRow:
+    """One society of :func:`farsighted_finding`: how often its Q* profile is not a (farsighted) equilibrium."""
+
+    mechanism: str
+    clones: int
+    not_equilibrium: int  #: MDPs where some bidder gains more than tol from some first state (farsighted)
+    myopic_not_equilibrium: int  #: MDPs where some bidder gains more than tol in one auction (myopic)
+    mean_gain: float  #: mean over the n MDPs of the largest farsighted gain (``NashConv.worst``)
+    max_gain: float  #: its maximum
+    mean_nash_conv: float  #: mean over the n MDPs of NashConv from the start distribution
+
+
+@dataclass(frozen=True, eq=False)
+class FarsightedFinding:
+    """Per society, over the stated distribution: is the Q* profile a farsighted equilibrium?"""
+
+    n: int
+    seed: int
+    bid_range: tuple[float, float]
+    rows: tuple[FarsightedRow, ...]
+    distribution: str
+
+    def __str__(self) -> str:
+        head = (
+            f"{'society':<14} {'clones':>6} {'not farsighted eq.':>19} {'not myopic eq.':>15} "
+            f"{'mean gain':>10} {'max gain':>10}"
+        )
+        lines = [self.distribution, head]
+        for r in self.rows:
+            lines.append(
+                f"{r.mechanism:<14} {r.clones:>6} {f'{r.not_equilibrium}/{self.n}':>19} "
+                f"{f'{r.myopic_not_equilibrium}/{self.n}':>15} {r.mean_gain:>10.4g} {r.max_gain:>10.4g}"
+            )
+        return "\n".join(lines)
+
+
+def _farsighted_row(
+    name: str, clones: int, mdps: list[tasks.FiniteMDP], Qs: list[np.ndarray], bid_range: tuple[float, float]
+) -> FarsightedRow:
+    """One society's counts over the MDPs, at the profiles ``bids[s, m] = Q[s, m % A]``."""
+    from verify.best_response import nash_conv
+    from verify.exploitability import exploitability
+
+    worst, conv, myopic, far = [], [], 0, 0
+    for mdp, Q in zip(mdps, Qs, strict=True):
+        bids = Q[:, np.arange(mdp.n_actions * clones) % mdp.n_actions]
+        tol = TOL_VALUE * max(1.0, float(np.max(np.abs(mdp.R)))) / (1.0 - mdp.gamma)
+        nc = nash_conv(mdp, bids, MECHANISMS[name], clones, bid_range=bid_range)
+        worst.append(nc.worst)
+        conv.append(nc.nash_conv)
+        far += nc.worst > tol
+        myopic += exploitability(mdp, bids, MECHANISMS[name], clones, bid_range=bid_range).value > tol
+    return FarsightedRow(
+        name, clones, int(far), int(myopic), float(np.mean(worst)), float(np.max(worst)), float(np.mean(conv))
+    )
+
+
+def farsighted_finding(
+    n: int = 100,
+    seed: int = 0,
+    gamma: float = 0.9,
+    bid_range: tuple[float, float] = (0.0, 1.0),
+    mechanisms: tuple[str, ...] = ("vickrey", "ccv", "first_price", "env_reward"),
+    clones: tuple[int, ...] = (1, 2),
+) -> FarsightedFinding:
+    """Count, per society, the random MDPs where "every bidder bids Q*" is not a farsighted equilibrium.
+
+    Distribution: the one of :func:`solitary_ccv_suboptimality` (``n`` MDPs from
+    :func:`tasks.random_mdp`, S uniform in {2..6}, A in {2, 3}, flat-Dirichlet rows, γ = ``gamma``,
+    drawn in order from ``numpy.random.default_rng(seed)``), each with its rewards rescaled by
+    :func:`tasks.rescale_rewards` ``(mdp, 0, 1)`` so that Q* lies in the bid range [0, 1] (the
+    optimal policy is unchanged). The profile is ``bids[s, m] = Q*(s, m % A)``; it is *not* a
+    farsighted equilibrium when :func:`verify.best_response.nash_conv` finds a bidder that gains
+    more than ``tol = 1e-8·max(1, max|R|)/(1 − γ)`` from some non-terminal first state
+    (``NashConv.worst > tol``), deviations confined to ``bid_range``. The myopic count uses
+    :func:`verify.exploitability.exploitability` with the same range and tolerance. Same seed, same numbers.
+    """
+    from verify.solve import solve
+
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int; got {n!r}.")
+    rng = np.random.default_rng(seed)
+    mdps = []
+    for _ in range(n):
+        S, A = int(rng.integers(2, 7)), int(rng.integers(2, 4))
+        mdps.append(tasks.rescale_rewards(tasks.random_mdp(S, A, gamma=gamma, seed=rng), 0.0, 1.0))
+    profiles = [solve(mdp).Q for mdp in mdps]
+    rows = tuple(_farsighted_row(name, c, mdps, profiles, bid_range) for name in mechanisms for c in clones)
+    return FarsightedFinding(
+        n=n,
+        seed=seed,
+        bid_range=bid_range,
+        rows=rows,
+        distribution=(
+            f"{n} MDPs from tasks.random_mdp: S ~ U{{2..6}}, A ~ U{{2, 3}}, gamma = {gamma}, Dirichlet(1) rows, "
+            f"rewards rescaled so that Q* spans [0, 1], no terminals; numpy default_rng({seed}); "
+            f"bids Q*(s, m % A); deviations in {list(bid_range)}; tol 1e-8*max(1, max|R|)/(1 - gamma)"
         ),
     )
 

@@ -4,7 +4,8 @@ The writer is generic: :func:`write_records` takes any list of dicts or dataclas
 with a ``to_dict`` method uses it) and writes ``<name>.jsonl`` and ``<name>.csv`` side by side;
 nested values (lists, dicts: a counterexample, an array) are JSON-encoded in the CSV so every row
 stays one line. :func:`verdict_rows` turns claim verdicts into rows (one per mechanism × clones ×
-claim) with the configuration, seed, budget and :func:`environment` on every row.
+claim, each with its claim's ``title``, the verdict table's column header) with the configuration,
+seed, budget and :func:`environment` on every row. Nothing here imports hypothesis.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from verify.claims import Verdict
+from verify.verdicts import Verdict
 
 __all__ = [
     "VERDICTS",
@@ -126,6 +127,6 @@ def write_records(directory: str | Path, name: str, records: Sequence[Any]) -> t
 
 
 def verdict_rows(verdicts: Sequence[Verdict], config: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    """One tidy row per verdict: the verdict's fields, then ``config`` and :func:`environment`."""
+    """One tidy row per verdict: its fields (its claim's ``title`` too), then ``config`` and :func:`environment`."""
     env = environment()
     return [{**v.to_dict(), **(dict(config) if config else {}), **env} for v in verdicts]

@@ -1,8 +1,9 @@
 """`agora check`: check every claim for built-in or user mechanisms and write a report folder.
 
 Exit status: 0 when every check ran, whatever the verdicts (a failed claim is a finding, not an
-error); 3 when some check could not run (a raising mechanism: recorded as a failed verdict, the
-others kept); 1 with ``--strict`` when a claim fails; 2 for bad arguments (an unknown name, a
+error); 3 when some check could not run (a mechanism whose rule raises, returns NaN or an invalid
+winner, or is not a function of the bids: recorded as an error verdict, the others kept); 1 with
+``--strict`` when a claim fails; 2 for bad arguments (an unknown mechanism or claim name, a
 ``package.module:NAME`` that cannot be imported or is not a Mechanism).
 """
 
@@ -23,7 +24,7 @@ def register(sub: Any) -> None:
     """Add the `check` subcommand."""
     p = sub.add_parser(
         "check",
-        help="check the claims (truthful, credit, equilibrium, optimality) and write a report",
+        help="check the claims (truthful, credit, myopic and farsighted equilibrium, optimality) and write a report",
         description=(
             "Check every claim of DESIGN §1 for a mechanism by computation: a verdict per claim with the shrunk "
             "counterexample where it fails and what was searched where it holds. Without --mechanism every "
@@ -42,7 +43,13 @@ def register(sub: Any) -> None:
         "--budget",
         type=int,
         default=None,
-        help="generated cases per claim and society (default: verify.claims.DEFAULT_BUDGET)",
+        help="generated cases per claim and society (default: verify.search.DEFAULT_BUDGET)",
+    )
+    p.add_argument(
+        "--claims",
+        default=None,
+        metavar="NAME[,NAME]",
+        help="comma-separated claim names to check (default: all; see verify.CLAIMS)",
     )
     p.add_argument("--out", default="agora-report", help="report folder (default ./agora-report/)")
     p.add_argument("--seed", type=int, default=0, help="seed of every search (same seed, same report)")
@@ -99,6 +106,19 @@ def _parse_clones(text: str) -> list[int]:
     return values
 
 
+def _parse_claims(text: str | None) -> list[str] | None:
+    """Claim names from ``--claims`` in table order; None (every claim) when the flag is absent."""
+    if text is None:
+        return None
+    from verify import CLAIMS
+
+    names = {x.strip() for x in text.split(",") if x.strip()}
+    unknown = sorted(names - CLAIMS.keys())
+    if unknown or not names:
+        raise ValueError(f"--claims {text!r}: unknown claim(s) {unknown}; known: {', '.join(CLAIMS)}.")
+    return [name for name in CLAIMS if name in names]  # table order
+
+
 def format_table(rows: list[dict[str, Any]]) -> str:
     """The verdict table as aligned plain text."""
     from reports.markdown import verdict_table
@@ -118,18 +138,19 @@ def run_check(args: argparse.Namespace) -> int:
     from mechanism import BUILTINS
     from reports.markdown import write_verdict_report
     from verify import CLAIMS, check
-    from verify.claims import DEFAULT_BUDGET
     from verify.records import VERDICTS, verdict_rows, write_records
+    from verify.search import DEFAULT_BUDGET
 
     specs = args.mechanism or list(BUILTINS)
     mechanisms = [load_mechanism(s) for s in specs]
     clones = _parse_clones(args.clones)
+    claims = _parse_claims(args.claims)
     if args.budget is None:
         # Resolved here, not in the parser, so that building the parser does not import hypothesis.
         args.budget = DEFAULT_BUDGET
     if args.budget < 1:
         raise ValueError(f"--budget must be >= 1; got {args.budget}.")
-    total = len(mechanisms) * len(clones) * len(CLAIMS)
+    total = len(mechanisms) * len(clones) * len(claims or CLAIMS)
     bar = tqdm(total=total, unit="check", disable=args.no_progress or not sys.stderr.isatty(), file=sys.stderr)
     verdicts = []
     try:
@@ -139,10 +160,15 @@ def run_check(args: argparse.Namespace) -> int:
                 bar.set_postfix_str(f"{mech_name} x{v.clones} {v.claim}")
                 bar.update(1)
 
-            verdicts += check(mech, clones=clones, budget=args.budget, seed=args.seed, progress=tick)
+            verdicts += check(mech, clones=clones, claims=claims, budget=args.budget, seed=args.seed, progress=tick)
     finally:
         bar.close()
-    config = {"command": "agora check", "mechanisms": ",".join(specs), "clones_checked": args.clones}
+    config = {
+        "command": "agora check",
+        "mechanisms": ",".join(specs),
+        "clones_checked": args.clones,
+        "claims_checked": ",".join(claims or CLAIMS),
+    }
     rows = verdict_rows(verdicts, config)
     out = Path(args.out)
     jsonl, csv_path = write_records(out, VERDICTS, rows)
