@@ -16,6 +16,15 @@ from verify.best_response import BestResponse, NashConv, best_response, nash_con
 from verify.experiments import EXPERIMENTS, Assessment, assess, reproduce
 from verify.exploitability import Exploitability, exploitability
 from verify.fixed_point import FixedPointError, truthful_fixed_point
+from verify.noisy import (
+    BetaNoise,
+    CriticalNoise,
+    GaussianNoise,
+    NoisyFixedPoint,
+    critical_noise,
+    expected_order_statistics,
+    noisy_fixed_point,
+)
 from verify.solution import ConvergenceWarning, HorizonSolution, Solution
 from verify.solve import METHODS, solve
 from verify.solvers import evaluate, solve_horizon
@@ -65,23 +74,30 @@ __all__: list[str] = [
     "METHODS",
     "Assessment",
     "BestResponse",
+    "BetaNoise",
     "Claim",
     "ConvergenceWarning",
     "Counterexample",
+    "CriticalNoise",
     "Exploitability",
     "FixedPointError",
+    "GaussianNoise",
     "HorizonSolution",
     "NashConv",
+    "NoisyFixedPoint",
     "Solution",
     "Verdict",
     "assess",
     "best_response",
     "check",
     "conserves_credit",
+    "critical_noise",
     "evaluate",
+    "expected_order_statistics",
     "exploitability",
     "fixed_point_optimal",
     "nash_conv",
+    "noisy_fixed_point",
     "q_star_equilibrium",
     "q_star_farsighted_equilibrium",
     "reproduce",
