@@ -40,7 +40,10 @@ from mechanism.society import Society
 from mechanism.transitions import transitions
 from tasks.mdp import FiniteMDP
 
-__all__ = ["Trajectories", "rollout"]
+__all__ = ["TRUNCATIONS", "Trajectories", "rollout", "truncation_credit_is_zero"]
+
+#: What the step cut by a time limit is credited: the lookahead of the state reached, or nothing.
+TRUNCATIONS: tuple[str, ...] = ("bootstrap", "zero")
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -165,6 +168,16 @@ def _horizon(time_limit: Any, mdp: FiniteMDP) -> int:
     return int(T)
 
 
+def truncation_credit_is_zero(truncation: Any) -> bool:
+    """Whether ``truncation`` ("bootstrap" or "zero") sets the credit at a time limit to 0."""
+    if truncation not in TRUNCATIONS:
+        raise ValueError(
+            f"truncation must be one of {TRUNCATIONS}; got {truncation!r}. \"bootstrap\" credits the state a time "
+            "limit reaches (right for the MDP); \"zero\" treats the limit as termination (the authors' code)."
+        )
+    return bool(truncation == "zero")
+
+
 def _episodes(episodes: Any) -> int:
     if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer):
         raise TypeError(f"episodes must be a positive int; got {episodes!r}.")
@@ -188,6 +201,7 @@ def rollout(
     episodes: int,
     time_limit: int | None = None,
     seed: int | np.random.Generator,
+    truncation: str = "bootstrap",
 ) -> Trajectories:
     """Run ``episodes`` episodes of the society on ``mdp``, all in lockstep.
 
@@ -209,6 +223,10 @@ def rollout(
         Steps per episode before truncation; default ``mdp.time_limit`` (one of the two is needed).
     seed : int or numpy.random.Generator
         The only source of randomness: start states, bids and transitions.
+    truncation : {"bootstrap", "zero"}
+        The credit of the step a time limit cuts: ``"bootstrap"`` (default, right for the MDP) the
+        lookahead of the bids at the state reached; ``"zero"`` none, as if the time limit were
+        a terminal state (the authors' code does this; offered to reproduce their setting).
 
     Returns
     -------
@@ -236,6 +254,7 @@ def rollout(
     mech = resolve_mechanism(mechanism)
     source = as_bid_source(bidders, society, mdp.n_states)
     T = _horizon(time_limit, mdp)
+    zero_at_limit = truncation_credit_is_zero(truncation)
     E = _episodes(episodes)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     A, M = mdp.n_actions, society.n_bidders
@@ -284,6 +303,8 @@ def rollout(
     truncated = np.zeros((n_steps, E), dtype=bool)
     if n_steps == T:
         truncated[T - 1] = alive
+        if zero_at_limit:
+            np.copyto(credits[T - 1], 0.0, where=alive)
 
     # Padding, in place on the time-major buffers; the record holds transposed views of them.
     mask_t = mask[:n_steps]

@@ -244,3 +244,22 @@ def test_guide_of_a_large_kernel_has_one_cell_per_successor(monkeypatch: pytest.
 def test_crowded_rows_use_bisection() -> None:
     step = transitions(_crowded()).sampler
     assert step.span > 2 * step.span.bit_length()  # the bisection branch is the one taken above
+
+
+def test_the_authors_truncation_zeroes_only_the_credit_a_time_limit_cuts() -> None:
+    """truncation="zero" (the authors' semantics) differs from the default only at truncated steps."""
+    from mechanism import credit_gap
+
+    mdp = tasks.random_mdp(6, 2, seed=3, terminal_fraction=0.3)
+    table = np.random.default_rng(0).uniform(0.0, 1.0, size=(6, 4))
+    args = dict(episodes=64, time_limit=4, seed=5)
+    boot = rollout(mdp, table, MECHANISMS["ccv"], Society(2, 2), **args)
+    zero = rollout(mdp, table, MECHANISMS["ccv"], Society(2, 2), truncation="zero", **args)
+    cut = boot.truncated
+    assert cut.any() and (boot.credits[cut] > 0).any()
+    np.testing.assert_array_equal(zero.credits[cut], 0.0)
+    np.testing.assert_array_equal(zero.credits[~cut], boot.credits[~cut])
+    np.testing.assert_array_equal(zero.revenues[cut], zero.rewards[cut])
+    np.testing.assert_allclose(credit_gap(zero), 0.0, atol=1e-12)  # ccv still conserves: nothing outstanding
+    with pytest.raises(ValueError, match="truncation must be one of"):
+        rollout(mdp, table, MECHANISMS["ccv"], Society(2, 2), truncation="terminal", **args)
