@@ -14,10 +14,17 @@ from the round, the finished episodes restart from ``mdp.start``, and the loop g
 carry a seed axis and an episode axis; the only Python loop is over rounds.
 
 Layering: ``mechanism`` imports ``tasks`` only, so :func:`train` records what it can see without
-solving the MDP: at every checkpoint the mean bid of every (seed, state, bidder), the society's
-greedy policy (the primitive of the highest mean bid) and the environment steps used. The exact
-value of those greedy policies and the error of the bids against Q* are computed in
-:mod:`verify.experiments`, which wraps a :class:`TrainResult` with the exact solution.
+solving the MDP: at every checkpoint the mean bid of every (seed, state, bidder), the full bid
+parameters of every (seed, state, primitive) (estimates and visit counts, or Beta means and
+concentrations), the society's greedy policy (the primitive of the highest mean bid) and the
+environment steps used. The exact value of those greedy policies and the error of the bids
+against Q* are computed in :mod:`verify.experiments`, which wraps a :class:`TrainResult` with the
+exact solution.
+
+Clocks. Every round the learners see two: ``progress``, the fraction of the run done (the older
+run-fraction schedules), and ``env_steps``, the env steps each seed has taken (k·E after k rounds),
+which the default schedules use, so that a run of 50k steps and the first 50k steps of a run of
+800k steps explore alike (:func:`mechanism.learners.base.exploration_rate`).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from numpy.typing import NDArray
 
 from mechanism.auction import Auction, auction, validate_mechanism
 from mechanism.learners import LEARNERS, Learner, Transition
+from mechanism.learners.base import accepts_env_steps
 from mechanism.market import Mechanism
 from mechanism.registry import resolve_mechanism
 from mechanism.society import Society
@@ -104,6 +112,12 @@ class TrainResult:
         (for the monolithic softmax agent, its most likely action).
     version : str
         The agora-rl version that produced it.
+    bid_params : dict of str to float array (C, N, S, A)
+        Every parameter of the bid distributions at each checkpoint, per (seed, state,
+        primitive), for learners with a ``bid_params`` method (empty otherwise): valuation bidders
+        ``"estimate"`` and ``"visits"``; policy-gradient bidders ``"mean"`` and
+        ``"concentration"`` of the Beta (so a run can be set against the noisy fixed point of the
+        noise it learned); Q-learning ``"Q"`` and ``"visits"``. Recorded only at checkpoints.
     """
 
     config: TrainConfig
@@ -112,6 +126,7 @@ class TrainResult:
     bids: FloatArray
     policy: IntArray
     version: str
+    bid_params: dict[str, FloatArray] = dataclasses.field(default_factory=dict)
 
     @property
     def final_bids(self) -> FloatArray:
@@ -207,6 +222,35 @@ def _restarted(held: Auction, fresh: Auction, where: NDArray[np.bool_]) -> Aucti
     return Auction(*out)
 
 
+def _with_env_steps(method: Any) -> Any:
+    """``method`` called as ``(params, seed, s, progress, rng, env_steps)``, whether or not it takes ``env_steps``.
+
+    A learner written against the older protocol (no ``env_steps`` keyword) gets the five
+    arguments it knows; see :class:`mechanism.learners.Learner`.
+    """
+    if accepts_env_steps(method):
+        return lambda params, seed, s, progress, rng, t: method(params, seed, s, progress, rng, env_steps=t)
+    return lambda params, seed, s, progress, rng, t: method(params, seed, s, progress, rng)
+
+
+class _History:
+    """What :func:`train` records at every checkpoint: mean bids, greedy policies, the full bid parameters."""
+
+    def __init__(self, agent: Learner) -> None:
+        self.agent = agent
+        self.bids: list[FloatArray] = []
+        self.policy: list[IntArray] = []
+        self.params: dict[str, list[FloatArray]] = {}
+        self._bid_params = getattr(agent, "bid_params", None)
+
+    def record(self, params: Any) -> None:
+        self.bids.append(self.agent.mean_bids(params))
+        self.policy.append(self.agent.greedy(params))
+        if self._bid_params is not None:
+            for key, value in self._bid_params(params).items():
+                self.params.setdefault(key, []).append(np.array(value, dtype=np.float64))
+
+
 # ---------------------------------------------------------------------------- the loop
 def train(
     mdp: FiniteMDP,
@@ -251,13 +295,24 @@ def train(
     progress : bool, optional
         Show a tqdm bar (only ever on a terminal); default: for long runs.
     **learner_kwargs
-        Hyperparameters of the named learner (e.g. ``step_size``, ``epsilon``, ``lr``).
+        Hyperparameters of the named learner (e.g. ``step_size``, ``epsilon``, ``schedule``,
+        ``exploration``, ``lr``). The defaults converge (:mod:`mechanism.learners.valuation`);
+        ``mechanism.learners.LEGACY[name]`` restores the older ones bit for bit.
 
     Returns
     -------
     TrainResult
-        Mean bids (C, N, S, M), greedy policies (C, N, S) and env steps (C,) at the checkpoints,
-        with the configuration and the version. ``final_bids`` is (N, S, M).
+        Mean bids (C, N, S, M), greedy policies (C, N, S), env steps (C,) and the full bid
+        parameters (``bid_params``, each (C, N, S, A)) at the checkpoints, with the configuration
+        and the version. ``final_bids`` is (N, S, M).
+
+    Notes
+    -----
+    Every round the learner's ``sample`` (and a monolithic learner's ``act``) gets the run
+    fraction ``progress`` and, when it accepts the keyword, ``env_steps`` (k·E after k rounds);
+    its ``update`` gets both in the :class:`~mechanism.learners.Transition`. A run of n steps is
+    then, bit for bit, the first n steps of a longer run with the same seeds whenever the
+    learner's schedules are in env steps (the defaults), not in run fractions.
 
     Raises
     ------
@@ -289,25 +344,26 @@ def train(
 
     rng = np.random.default_rng(np.random.SeedSequence(list(seed_tuple)))
     params = agent.init(N, S, A, clones, rng)
+    sample = _with_env_steps(agent.sample)
+    act = _with_env_steps(agent.act) if agent.monolithic else None  # type: ignore[attr-defined]
     seed = np.repeat(np.arange(N), E).reshape(N, E)
     s = env.start((N, E), rng)
     t_ep = np.zeros((N, E), dtype=np.intp)
     no_truncation = np.zeros((N, E), dtype=bool)
-    bids = agent.sample(params, seed, s, 0.0, rng)
+    bids = sample(params, seed, s, 0.0, rng, 0)
     held = auction(mech, bids) if society else _no_auction(bids)
 
-    hist_bids, hist_policy = [], []
+    history = _History(agent)
     bar = _progress_bar(progress, rounds, episodes)
     chunk = max(1, rounds // 100)
     record = set(record_at.tolist())
     for k in range(rounds + 1):
         if k in record:
-            hist_bids.append(agent.mean_bids(params))
-            hist_policy.append(agent.greedy(params))
+            history.record(params)
         if k == rounds:
             break
-        frac = k / rounds
-        winner = held.winner if society else agent.act(params, seed, s, frac, rng)  # type: ignore[attr-defined]
+        frac, t = k / rounds, k * episodes
+        winner = held.winner if act is None else act(params, seed, s, frac, rng, t)
         a = winner % A
         sa = s * A + a
         r = R[sa]
@@ -320,19 +376,20 @@ def train(
         # truncated one needs the bids at s_tp1 for the bootstrap and a second draw at its restart.
         restart = env.start((N, E), rng)
         s_next = np.where(terminated, restart, s_tp1)
-        bids_next = agent.sample(params, seed, s_next, frac, rng)
+        bids_next = sample(params, seed, s_next, frac, rng, t)
         held_next = auction(mech, bids_next) if society else _no_auction(bids_next)
         credit = np.where(terminated, 0.0, held_next.value)
         revenue = r + gamma * credit
         agent.update(
             params,
             Transition(
-                seed, s, bids, winner, a, r, s_tp1, terminated, gamma, credit, revenue, held.price, frac, held.payments
+                seed, s, bids, winner, a, r, s_tp1, terminated, gamma, credit, revenue, held.price, frac,
+                held.payments, t,
             ),
         )
         if truncated.any():
             s_next[truncated] = restart[truncated]
-            bids_next[truncated] = agent.sample(params, seed[truncated], restart[truncated], frac, rng)
+            bids_next[truncated] = sample(params, seed[truncated], restart[truncated], frac, rng, t)
             if society:
                 held_next = _restarted(held_next, auction(mech, bids_next[truncated]), truncated)
         t_ep[terminated | truncated] = 0
@@ -362,9 +419,10 @@ def train(
         config=config,
         primitive_of=np.asarray(Society(A, clones).primitive_of, dtype=np.intp),
         steps=record_at * episodes,
-        bids=np.stack(hist_bids),
-        policy=np.stack(hist_policy),
+        bids=np.stack(history.bids),
+        policy=np.stack(history.policy),
         version=agora_version(),
+        bid_params={key: np.stack(v) for key, v in history.params.items()},
     )
 
 

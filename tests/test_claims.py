@@ -22,6 +22,7 @@ from tests.planted import (
 from verify import CLAIMS, Claim, Counterexample, Verdict, check
 from verify import claims as claims_module
 from verify import search as search_module
+from verify.claims import DEFAULT_CLAIMS
 
 SMALL = 25  # budget per claim in the default run: enough to find every counterexample below
 
@@ -45,13 +46,14 @@ def _same(a: Verdict, b: Verdict) -> bool:
 
 
 def test_claims_are_the_public_contract_in_table_order() -> None:
-    assert list(CLAIMS) == [
+    assert list(DEFAULT_CLAIMS) == [
         "truthful",
         "conserves_credit",
         "q_star_equilibrium",
         "q_star_farsighted_equilibrium",
         "fixed_point_optimal",
     ]
+    assert list(CLAIMS) == [*DEFAULT_CLAIMS, "bids_converge"]  # run on request only (costly: it trains)
     for name, claim in CLAIMS.items():
         assert isinstance(claim, Claim)
         assert claim.name == name
@@ -60,7 +62,7 @@ def test_claims_are_the_public_contract_in_table_order() -> None:
     assert verify.q_star_farsighted_equilibrium is CLAIMS["q_star_farsighted_equilibrium"].check
 
 
-@pytest.mark.parametrize("claim", list(CLAIMS))
+@pytest.mark.parametrize("claim", list(DEFAULT_CLAIMS))
 @pytest.mark.parametrize("name", sorted(MECHANISMS))
 def test_every_registered_mechanism_passes_through_every_claim(name: str, claim: str) -> None:
     # The contract: a Verdict of stable type and consistent fields, whatever the outcome.
@@ -84,7 +86,7 @@ def test_every_registered_mechanism_passes_through_every_claim(name: str, claim:
 def test_check_reproduces_the_design_table() -> None:
     for name in BUILTINS:
         for v in check(name, clones=(1, 2), budget=SMALL, seed=0):
-            expected = DESIGN_TABLE[(name, v.clones)][list(CLAIMS).index(v.claim)]
+            expected = DESIGN_TABLE[(name, v.clones)][list(DEFAULT_CLAIMS).index(v.claim)]
             assert v.ran, v.error
             assert v.holds == expected, f"{name} x{v.clones} {v.claim}: {v.counterexample}"
 
@@ -241,8 +243,8 @@ def test_a_raising_mechanism_gets_an_error_verdict_on_every_claim() -> None:
     broken = Mechanism("broken", price=broken_price, lookahead=highest_bid)
     verdicts = check(broken, clones=(2,), budget=5)
     by_claim = {v.claim: v for v in verdicts}
-    assert set(by_claim) == set(CLAIMS)
-    for name in CLAIMS:  # the contract check runs the price rule first: no verdict rests on a broken rule
+    assert set(by_claim) == set(DEFAULT_CLAIMS)
+    for name in DEFAULT_CLAIMS:  # the contract check runs the price rule first: no verdict rests on a broken rule
         assert not by_claim[name].holds
         assert "price table missing" in by_claim[name].error
 
@@ -260,7 +262,7 @@ def test_a_raising_mechanism_gets_an_error_verdict_on_every_claim() -> None:
 )
 def test_a_broken_rule_gives_error_verdicts_never_a_tick_or_a_cross(mech: Mechanism, words: list[str]) -> None:
     verdicts = check(mech, clones=(1, 2), budget=5)
-    assert len(verdicts) == 2 * len(CLAIMS)
+    assert len(verdicts) == 2 * len(DEFAULT_CLAIMS)
     for v in verdicts:
         assert not v.ran
         assert not v.holds

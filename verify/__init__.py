@@ -30,7 +30,7 @@ from verify.solve import METHODS, solve
 from verify.solvers import evaluate, solve_horizon
 
 if TYPE_CHECKING:
-    from verify.check import check
+    from verify.checker import check
     from verify.claims import (
         CLAIMS,
         conserves_credit,
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 #: Names loaded on first access, and the module that defines each.
 _LAZY: dict[str, str] = {
-    "check": "verify.check",
+    "check": "verify.checker",
     **dict.fromkeys(("Claim", "Counterexample", "Verdict"), "verify.verdicts"),
     **dict.fromkeys(
         (

@@ -3,8 +3,8 @@
 :func:`mechanism.train` records bids and greedy policies at checkpoints without solving the MDP
 (``mechanism`` may not import ``verify``). :func:`assess` wraps a :class:`~mechanism.TrainResult`
 with the exact solution (:func:`verify.solve`), the mechanism's truthful fixed point
-(:func:`verify.fixed_point.truthful_fixed_point`) and the exact value of every recorded greedy
-policy (:func:`verify.evaluate`), and measures, per checkpoint and seed:
+(:func:`verify.fixed_point.truthful_fixed_point`) and the exact value of the recorded greedy
+policies (:func:`verify.evaluate`), and measures, per checkpoint and seed:
 
 * the error of every primitive's mean bid (averaged over its clones) against Q*(s, i); its max
   and mean over the **reachable, non-terminal states only** (``tasks.reachable`` from ``start``;
@@ -13,52 +13,113 @@ policy (:func:`verify.evaluate`), and measures, per checkpoint and seed:
 * the same max error against the mechanism's own truthful fixed point (for solitary ccv the
   second-best fixed point, which differs from Q*; for env_reward the one-step reward);
 * the spread of the bids across seeds (standard deviation) and across clones (max − min);
-* the start value of the greedy policy, start·V^π, against start·V*;
-* the env steps from which on the max error stays <= ε (ε = 0.05 and 0.01), −1 if it never does.
+* the start value of the greedy policy, start·V^π, against start·V*, at :data:`RECORDED`
+  evenly spaced checkpoints (the ones written to the records);
+* **steps to ε** (:func:`steps_until`): the first env step after which the max error stays below
+  ε (ε = 0.05 and 0.01), or None ("never") when it is not below ε at the end of the run;
+* **win rates** (:func:`win_rates`): the share of auctions each primitive wins at each state in
+  an evaluation rollout (:func:`mechanism.rollout`) of the final mean bids.
+
+*Resolution of "steps to ε".* :func:`mechanism.train` updates every learner once per round of E
+parallel episodes (E env steps per seed) and the bids change only there, so the error as a
+function of env steps is a step function that can change only at multiples of E. Recording after
+every round (:func:`measurement_grid`, what :func:`run_experiment` and :func:`reproduce` do)
+therefore sees every value the error takes, and the measured step is exact. When a run is too
+large to record every round (more than :data:`GRID_BYTES` of bids), every k-th round is recorded
+and the result is exact only to k·E steps (and assumes no excursion above ε between two
+measurements); :attr:`Assessment.resolution` and :attr:`Assessment.exact` say which.
+
+*Comparing societies* (:func:`compare`): a percentile bootstrap over seeds of the difference of
+the mean final errors (:data:`RESAMPLES` resamples, :data:`CONFIDENCE` confidence). One society is
+closer than another only when the whole interval lies below −tolerance; an interval inside
+[−tolerance, tolerance], or identical errors in every seed, is a tie; anything else is no
+conclusion.
 
 :func:`reproduce` runs the paper's bandit, chain and duality experiments for every built-in
-mechanism, cloned and solitary, with both bid learners, and returns tidy rows (one per mechanism ×
-clones × learner × seed × checkpoint). Bid learners bid in (0, 1) (the paper's range), so a task
-whose Q* leaves (0, 1) (duality) is used through ``tasks.rescale_rewards(mdp, 0.1, 0.9)`` (see
-:func:`bid_task`): Q* of the rescaled task is an affine image of the original (same optimal
-policy), and every error is measured against the rescaled Q*.
+mechanism, cloned and solitary, with both bid learners, plus a sample-efficiency study against
+tabular Q-learning over :data:`BUDGETS`, and returns tidy records (:mod:`verify.records`). Bid
+learners bid in (0, 1) (the paper's range), so a task whose Q* leaves (0, 1) (duality) is used
+through ``tasks.rescale_rewards(mdp, 0.1, 0.9)`` (see :func:`bid_task`): Q* of the rescaled task is
+an affine image of the original (same optimal policy), and every error is measured against the
+rescaled Q*.
 """
 
 from __future__ import annotations
 
+import math
+import statistics
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
 import tasks
-from mechanism import BUILTINS, MECHANISMS
+from mechanism import BUILTINS, MECHANISMS, SOCIETY_LEARNERS
+from mechanism.market import Mechanism
+from mechanism.rollout import rollout
+from mechanism.society import Society
 from mechanism.train import TrainResult, train
 from tasks.mdp import FiniteMDP
 from verify.fixed_point import FixedPointError, truthful_fixed_point
+from verify.records import LearningRecords, environment
 from verify.solve import solve
 from verify.solvers import evaluate
 
 __all__ = [
+    "BASELINE",
     "BID_RANGE",
+    "BUDGETS",
+    "CONFIDENCE",
+    "DIGITS",
     "EPSILONS",
     "EXPERIMENTS",
+    "GRID_BYTES",
+    "RECORDED",
+    "RESAMPLES",
+    "SAMPLE_SOCIETIES",
     "Assessment",
+    "Comparison",
     "Experiment",
+    "Reach",
+    "WinRates",
     "assess",
     "bid_task",
+    "compare",
+    "measurement_grid",
+    "reach",
     "reproduce",
+    "run_experiment",
     "steps_until",
+    "win_rates",
 ]
 
 FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+#: Steps to ε per seed: env steps, or None when the run never got (and stayed) there.
+Steps = tuple[int | None, ...]
 
-#: The thresholds of "env steps until max error <= ε".
+#: The thresholds of "env steps until max error stays below ε".
 EPSILONS: tuple[float, ...] = (0.05, 0.01)
 #: Q* of every task is mapped onto this range for the bid learners (inside the Beta's (0, 1)).
 BID_RANGE: tuple[float, float] = (0.1, 0.9)
+#: Budgets (env steps per seed) of the sample-efficiency study.
+BUDGETS: tuple[int, ...] = (50_000, 200_000, 800_000)
+#: The monolithic baseline of the sample-efficiency study.
+BASELINE = "q_learning"
+#: The societies (mechanism, clones, learner) set against the baseline.
+SAMPLE_SOCIETIES: tuple[tuple[str, int, str], ...] = (("ccv", 2, "valuation"), ("ccv", 2, "policy_gradient"))
+#: Confidence level and resamples of the bootstrap in :func:`compare`.
+CONFIDENCE = 0.95
+RESAMPLES = 10_000
+#: Most bytes of bid history a run may record for steps to ε; beyond it the grid thins out.
+GRID_BYTES = 256 * 2**20
+#: Checkpoints (after the start) at which greedy policies are evaluated and records are written.
+RECORDED = 20
+#: Significant digits of the numbers in checkpoint rows.
+DIGITS = 6
 
 
 def bid_task(mdp: FiniteMDP) -> FiniteMDP:
@@ -73,30 +134,253 @@ def bid_task(mdp: FiniteMDP) -> FiniteMDP:
     return tasks.rescale_rewards(mdp, *BID_RANGE)
 
 
-def steps_until(steps: NDArray[np.integer], error: FloatArray, eps: float) -> NDArray[np.int64]:
-    """Env steps from which on ``error`` stays <= eps, per seed; −1 when it is above eps at the end.
+# ---------------------------------------------------------------------------- steps to ε
+def steps_until(steps: Sequence[int] | NDArray[np.integer], error: Any, eps: float) -> Steps:
+    """Per seed, the first measured env step after which ``error`` stays below ``eps``; None if it never does.
+
+    A curve that dips below ε and comes back above is not "there" at the dip: the answer is the
+    measurement after the *last* one at or above ε (the first one when none is), and None when
+    the last measurement is at or above ε (or NaN).
 
     Parameters
     ----------
     steps : int array (C,)
-    error : array (C, N)
+        Env steps per seed of the measurements, increasing.
+    error : array (C, N) or (C,)
+        The error at each measurement, per seed (a single curve counts as one seed).
+    eps : float
 
     Returns
     -------
-    int array (N,)
+    tuple of int or None, one per seed
     """
-    ok = error <= eps
-    # The last checkpoint that fails; the next one is where the error settles below eps.
-    fails = np.where(~ok, np.arange(len(steps))[:, None], -1).max(axis=0)
-    out = np.where(fails + 1 < len(steps), np.asarray(steps)[np.minimum(fails + 1, len(steps) - 1)], -1)
-    return out.astype(np.int64)
+    steps = np.asarray(steps)
+    err = np.asarray(error, dtype=float)
+    err = err[:, None] if err.ndim == 1 else err
+    if err.ndim != 2 or err.shape[0] != steps.shape[0] or steps.ndim != 1:
+        raise ValueError(f"error must be (C, N) with C = len(steps) = {steps.shape[0]}; got {err.shape}.")
+    C = err.shape[0]
+    below = err < eps  # NaN compares False: not below
+    last_fail = np.where(~below, np.arange(C)[:, None], -1).max(axis=0)
+    return tuple(None if f == C - 1 else int(steps[f + 1]) for f in last_fail)
+
+
+class Reach(NamedTuple):
+    """Steps to ε summarised over seeds: the median over the seeds that got there, and how many did."""
+
+    median: int | None  #: the lower median (a step some seed reached); None when none did
+    reached: int
+    total: int
+
+    def __str__(self) -> str:
+        if self.median is None:
+            return f"never (0 of {self.total} seeds)"
+        rest = self.total - self.reached
+        return f"{self.median:,} over {self.reached} of {self.total}" + (f"; {rest} never" if rest else "")
+
+
+def reach(values: Sequence[int | None]) -> Reach:
+    """:class:`Reach` of per-seed steps to ε: "never" (None) is counted, never used as a number.
+
+    The median is :func:`statistics.median_low` of the seeds that got there, so it is always a
+    step count that some seed has.
+    """
+    hit = [int(v) for v in values if v is not None]
+    return Reach(statistics.median_low(hit) if hit else None, len(hit), len(values))
+
+
+def measurement_grid(steps: int, episodes: int, cells: int, max_bytes: int = GRID_BYTES) -> IntArray:
+    """Env steps per seed at which to record bids so that steps to ε is exact (see the module docstring).
+
+    Parameters
+    ----------
+    steps, episodes : int
+        As passed to :func:`mechanism.train` (E = min(episodes, steps) env steps per round).
+    cells : int
+        Numbers recorded per checkpoint: seeds × states × bidders.
+    max_bytes : int
+        Budget for the recorded bids, the bid parameters :func:`mechanism.train` records with them and the
+        arrays :func:`assess` derives from them (48 bytes a recorded bid in all).
+
+    Returns
+    -------
+    int array
+        Every round's env steps (0, E, 2E, ..., rounds·E) when it fits, else every k-th round and
+        the last one.
+    """
+    E = max(1, min(int(episodes), int(steps)))
+    rounds = int(steps) // E
+    fits = max(2, int(max_bytes) // max(1, 48 * int(cells)))
+    every = max(1, math.ceil((rounds + 1) / fits))
+    grid = np.arange(0, rounds + 1, every)
+    if grid[-1] != rounds:
+        grid = np.append(grid, rounds)
+    return (grid * E).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------- comparisons
+@dataclass(frozen=True)
+class Comparison:
+    """Final errors of two societies compared over seeds (:func:`compare`).
+
+    ``outcome`` is "lower" (the first is closer to Q*: the interval lies below −tolerance),
+    "higher" (the second is closer), "tie" (identical errors in every seed, or the interval
+    inside [−tolerance, tolerance]) or "inconclusive" (the interval straddles).
+    """
+
+    difference: float  #: mean(a) − mean(b)
+    low: float  #: lower end of the bootstrap interval
+    high: float
+    n_a: int
+    n_b: int
+    confidence: float
+    tolerance: float
+    resamples: int
+    outcome: str
+    identical: bool = False  #: the two groups hold the same values (an exact tie)
+
+    @property
+    def method(self) -> str:
+        """How the interval was computed, in words."""
+        return (
+            f"percentile bootstrap over seeds of the difference of mean final errors ({self.n_a} and {self.n_b} "
+            f"seeds, {self.resamples:,} resamples, {self.confidence:.0%} confidence, differences within "
+            f"{self.tolerance:g} count as ties)"
+        )
+
+    def __str__(self) -> str:
+        if self.identical:
+            return "identical values in every seed"
+        return f"{self.difference:+.3f} ({self.confidence:.0%} CI [{self.low:+.3f}, {self.high:+.3f}])"
+
+
+def compare(
+    a: Sequence[float] | FloatArray,
+    b: Sequence[float] | FloatArray,
+    confidence: float = CONFIDENCE,
+    tolerance: float = 0.0,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+) -> Comparison:
+    """Is ``a`` (final errors, one per seed) lower than ``b``, beyond the spread over seeds?
+
+    Percentile bootstrap (Efron & Tibshirani 1993, §13.3): each group's seeds are resampled with
+    replacement, independently, ``resamples`` times; the interval is the (1 ∓ confidence)/2
+    quantiles of mean(a*) − mean(b*). Deterministic for a given ``seed``.
+
+    Raises
+    ------
+    ValueError
+        For an empty group, NaN errors, or a confidence outside (0, 1).
+    """
+    x, y = np.asarray(a, dtype=float).ravel(), np.asarray(b, dtype=float).ravel()
+    if x.size == 0 or y.size == 0 or np.isnan(x).any() or np.isnan(y).any():
+        raise ValueError(f"compare needs non-empty groups of numbers; got {x.size} and {y.size} values (NaN refused).")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must lie in (0, 1); got {confidence}.")
+    rng = np.random.default_rng(seed)
+    boot = x[rng.integers(0, x.size, (resamples, x.size))].mean(axis=1)
+    boot -= y[rng.integers(0, y.size, (resamples, y.size))].mean(axis=1)
+    low, high = np.quantile(boot, [(1 - confidence) / 2, (1 + confidence) / 2])
+    identical = x.size == y.size and np.array_equal(np.sort(x), np.sort(y))
+    if identical or (-tolerance <= low and high <= tolerance):
+        outcome = "tie"
+    elif high < -tolerance:
+        outcome = "lower"
+    elif low > tolerance:
+        outcome = "higher"
+    else:
+        outcome = "inconclusive"
+    return Comparison(
+        float(x.mean() - y.mean()), float(low), float(high), x.size, y.size, confidence, tolerance, resamples, outcome,
+        bool(identical),
+    )
+
+
+# ---------------------------------------------------------------------------- win rates
+class WinRates(NamedTuple):
+    """Who wins the auctions of an evaluation rollout of the final mean bids."""
+
+    rate: FloatArray  #: (S, A) share of the auctions at s won by primitive i, mean over seeds visiting s; NaN if none
+    visits: IntArray  #: (S,) auctions held at s, all seeds together
+    optimal_share: FloatArray  #: (N,) share of a seed's auctions won by an optimal primitive (argmax Q*)
+
+
+def win_rates(
+    mdp: FiniteMDP,
+    bids: FloatArray,
+    clones: int,
+    mechanism: Mechanism | str,
+    optimal: NDArray[np.bool_],
+    episodes: int = 16,
+    seed: int = 0,
+) -> WinRates:
+    """Roll out every seed's mean bids (deterministic bid tables) with :func:`mechanism.rollout`.
+
+    Parameters
+    ----------
+    bids : array (N, S, M)
+        Mean bid of every (seed, state, bidder); bidder m plays primitive m % A.
+    clones : int
+    mechanism : Mechanism or str
+        Picks each auction's winner (a monolithic baseline's Q table goes through a highest-bid
+        auction, i.e. its greedy policy).
+    optimal : bool array (S, A)
+        Whether primitive i is optimal at s (Q*(s, i) = V*(s)).
+    episodes : int
+        Evaluation episodes per seed, each cut at the MDP's time limit (10·S steps, at most
+        1,000, when it has none).
+    """
+    N, S, _ = bids.shape
+    A = mdp.n_actions
+    society = Society(A, clones)
+    horizon = mdp.time_limit or min(1000, 10 * S)
+    per_seed = np.full((N, S, A), np.nan)
+    visits = np.zeros((N, S), dtype=np.int64)
+    share = np.full(N, np.nan)
+    for n in range(N):
+        tr = rollout(mdp, bids[n], mechanism, society, episodes=episodes, time_limit=horizon,
+                     seed=np.random.default_rng([seed, n]))
+        s, p = tr.states[tr.mask], tr.primitives[tr.mask]
+        wins = np.zeros((S, A))
+        np.add.at(wins, (s, p), 1.0)
+        visits[n] = wins.sum(axis=1).astype(np.int64)
+        seen = visits[n] > 0
+        per_seed[n, seen] = wins[seen] / visits[n, seen, None]
+        share[n] = float(optimal[s, p].mean()) if s.size else np.nan
+    counted = (~np.isnan(per_seed)).sum(axis=0)
+    rate = np.where(counted > 0, np.nansum(per_seed, axis=0) / np.maximum(counted, 1), np.nan)
+    return WinRates(rate, visits.sum(axis=0), share)
+
+
+# ---------------------------------------------------------------------------- assessment
+def _nullable(x: Any) -> Any:
+    """Nested lists of floats with NaN as None (JSON has no NaN)."""
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim == 0:
+        return None if math.isnan(float(arr)) else float(arr)
+    obj = arr.astype(object)
+    obj[np.isnan(arr)] = None
+    return obj.tolist()
+
+
+def _sig(x: float) -> float:
+    """``x`` to :data:`DIGITS` significant digits."""
+    return float(f"{float(x):.{DIGITS}g}")
+
+
+def _record_indices(steps: NDArray[np.integer], k: int) -> IntArray:
+    """Indices of the checkpoints nearest (at or after) ``k`` + 1 evenly spaced env steps; first and last kept."""
+    steps = np.asarray(steps)
+    targets = np.linspace(steps[0], steps[-1], max(1, k) + 1)
+    return np.unique(np.clip(np.searchsorted(steps, targets), 0, len(steps) - 1)).astype(np.int64)
 
 
 @dataclass(frozen=True, eq=False)
 class Assessment:
     """A training run measured against the exact solution (see the module docstring).
 
-    Shapes: C checkpoints, N seeds, S states, A primitives.
+    Shapes: C checkpoints, K recorded checkpoints, N seeds, S states, A primitives.
     """
 
     result: TrainResult
@@ -111,51 +395,113 @@ class Assessment:
     max_error_fixed_point: FloatArray  #: (C, N) against the truthful fixed point (NaN when none)
     spread_seeds: FloatArray  #: (C, S, A) standard deviation of the mean bid across seeds
     spread_clones: FloatArray  #: (C, N, S, A) max − min of the bids of a primitive's clones
-    value: FloatArray  #: (C, N) start·V^π of the greedy policy
+    recorded: IntArray  #: (K,) the checkpoints evaluated and written to the records (first and last included)
+    value: FloatArray  #: (K, N) start·V^π of the greedy policy at the recorded checkpoints
     v_star: float  #: start·V*
-    steps_to: dict[float, NDArray[np.int64]]  #: ε -> (N,) env steps until max error stays <= ε
+    steps_to: dict[float, Steps]  #: ε -> per seed, env steps until max error stays below ε (None: never)
+    steps_to_optimal: dict[float, Steps]  #: the same for the optimal primitive's error (max_error_optimal)
+    resolution: int  #: largest gap, in env steps per seed, between two measurements of the error
+    exact: bool  #: measured after every learner update from step 0: steps to ε is exact
+    wins: WinRates  #: evaluation rollout of the final mean bids
 
-    def rows(self, every: bool = True) -> list[dict[str, Any]]:
-        """Tidy rows, one per seed × checkpoint (only the final checkpoint when ``every`` is False)."""
-        from verify.records import environment
+    @property
+    def start_state(self) -> int:
+        """The most likely start state (where the bids-over-training figure looks)."""
+        return int(np.argmax(np.asarray(self.mdp.start)))
 
-        res, cfg = self.result, self.result.config.as_dict()
-        env = environment()
+    def run_record(self, run: str, task: str | None = None, **extra: Any) -> dict[str, Any]:
+        """The run's row of ``runs.jsonl`` (schema: :mod:`verify.records`); ``extra`` adds fields."""
+        res = self.result
+        name, _, transform = res.config.task.partition("|")
+        cfg = res.config.as_dict()
+        del cfg["task"]
+        final = -1
+        row: dict[str, Any] = {"run": run, "experiment": None, "studies": ["main"], "task": task or name,
+                               "transform": transform or None, **cfg, **extra, "agora_version": res.version}
+        row.update({k: v for k, v in environment().items() if k != "agora_version"})
+        row.update(
+            gamma=self.mdp.gamma, n_states=self.mdp.n_states, n_actions=self.mdp.n_actions,
+            start_state=self.start_state, reachable=self.reachable.tolist(), q_star=self.Q.tolist(),
+            v_star=self.v_star, fixed_point=None if self.fixed_point is None else self.fixed_point.tolist(),
+            epsilons=list(self.steps_to), resolution=self.resolution, exact=self.exact,
+            steps_to={f"{e:g}": list(v) for e, v in self.steps_to.items()},
+            steps_to_optimal={f"{e:g}": list(v) for e, v in self.steps_to_optimal.items()},
+            final_max_error=self.max_error[final].tolist(), final_mean_error=self.mean_error[final].tolist(),
+            final_max_error_optimal=self.max_error_optimal[final].tolist(),
+            final_max_error_fixed_point=_nullable(self.max_error_fixed_point[final]),
+            final_value=self.value[final].tolist(), final_regret=(self.v_star - self.value[final]).tolist(),
+            final_spread_clones=self.spread_clones[final][:, self.reachable].max(axis=(1, 2)).tolist(),
+            final_spread_seeds=float(self.spread_seeds[final][self.reachable].max()),
+            final_policy=res.policy[final].tolist(), final_bids=res.primitive_bids[final].tolist(),
+            win_rate=_nullable(self.wins.rate), win_visits=self.wins.visits.tolist(),
+            optimal_win_share=_nullable(self.wins.optimal_share),
+        )
+        return row
+
+    def checkpoint_records(self, run: str) -> list[dict[str, Any]]:
+        """The run's rows of ``checkpoints.jsonl``: one per (seed, recorded checkpoint).
+
+        Numbers are kept to :data:`DIGITS` significant digits (the curves' resolution; the run row
+        keeps full precision); regret is v_star − value with the run's ``v_star``.
+        """
+        res, s0 = self.result, self.start_state
         bids = res.primitive_bids
+        clones = self.spread_clones[:, :, self.reachable].max(axis=(2, 3))
         out = []
-        C, N = self.max_error.shape
-        for c in range(C) if every else [C - 1]:
-            for n in range(N):
-                row: dict[str, Any] = {
-                    **cfg,
-                    "seed": cfg["seeds"][n],
-                    "checkpoint": c,
-                    "env_steps": int(res.steps[c]),
-                    "final": c == C - 1,
-                    "max_error": float(self.max_error[c, n]),
-                    "mean_error": float(self.mean_error[c, n]),
-                    "max_error_optimal": float(self.max_error_optimal[c, n]),
-                    "max_error_fixed_point": float(self.max_error_fixed_point[c, n]),
-                    "max_spread_clones": float(self.spread_clones[c, n][self.reachable].max()),
-                    "max_spread_seeds": float(self.spread_seeds[c][self.reachable].max()),
-                    "value": float(self.value[c, n]),
-                    "v_star": self.v_star,
-                    "regret": self.v_star - float(self.value[c, n]),
-                    "policy": res.policy[c, n].tolist(),
-                    "bids": bids[c, n].tolist(),
-                    "q_star": self.Q.tolist(),
-                    "reachable": self.reachable.tolist(),
-                    "start_state": int(np.argmax(np.asarray(self.mdp.start))),
-                }
-                for eps, hit in self.steps_to.items():
-                    row[f"steps_to_{eps:g}"] = int(hit[n])
-                row.pop("seeds")
-                out.append({**row, **env})
+        for k, c in enumerate(self.recorded):
+            for n, seed in enumerate(res.config.seeds):
+                fp = self.max_error_fixed_point[c, n]
+                out.append({
+                    "run": run, "seed": seed, "checkpoint": k, "env_steps": int(res.steps[c]),
+                    "max_error": _sig(self.max_error[c, n]), "mean_error": _sig(self.mean_error[c, n]),
+                    "max_error_optimal": _sig(self.max_error_optimal[c, n]),
+                    "max_error_fixed_point": None if np.isnan(fp) else _sig(fp),
+                    "max_spread_clones": _sig(clones[c, n]), "value": _sig(self.value[k, n]),
+                    "bids_start": [_sig(b) for b in bids[c, n, s0]],
+                })
         return out
 
 
-def assess(result: TrainResult, mdp: FiniteMDP, epsilons: Sequence[float] = EPSILONS) -> Assessment:
+def _fixed_point(mdp: FiniteMDP, result: TrainResult, mechanism: Mechanism | None) -> FloatArray | None:
+    """The mechanism's truthful fixed point per primitive (S, A), or None (monolithic, unknown, no fixed point)."""
+    cfg = result.config
+    mech = mechanism if mechanism is not None else MECHANISMS.get(cfg.mechanism)
+    if mech is None or cfg.mechanism == "monolithic":
+        return None
+    try:
+        fp = truthful_fixed_point(mdp, mech, cfg.clones)
+    except FixedPointError:
+        return None
+    return np.asarray(fp).reshape(mdp.n_states, cfg.clones, mdp.n_actions).mean(axis=1)
+
+
+def _greedy_values(mdp: FiniteMDP, policies: NDArray[np.integer]) -> FloatArray:
+    """start·V^π of every policy in ``policies`` (K, N, S), each distinct policy evaluated once."""
+    start = np.asarray(mdp.start)
+    cache: dict[bytes, float] = {}
+    K, N, _ = policies.shape
+    value = np.empty((K, N))
+    for k in range(K):
+        for n in range(N):
+            key = policies[k, n].tobytes()
+            if key not in cache:
+                cache[key] = float(start @ evaluate(mdp, policies[k, n]))
+            value[k, n] = cache[key]
+    return value
+
+
+def assess(
+    result: TrainResult,
+    mdp: FiniteMDP,
+    epsilons: Sequence[float] = EPSILONS,
+    recorded: int = RECORDED,
+    mechanism: Mechanism | None = None,
+) -> Assessment:
     """Measure ``result`` (trained on ``mdp``) against the exact solution; see the module docstring.
+
+    ``recorded`` is how many evenly spaced checkpoints (after the start) get their greedy policy
+    evaluated and a row in the records; ``mechanism`` is needed only for a mechanism that is not
+    in the registry (its fixed point and its winners in the evaluation rollout).
 
     Raises
     ------
@@ -173,127 +519,201 @@ def assess(result: TrainResult, mdp: FiniteMDP, epsilons: Sequence[float] = EPSI
     Q = sol.Q
     live = tasks.reachable(mdp) & ~np.asarray(mdp.terminal)
     err = bids - Q
-    abs_live = np.abs(err)[:, :, live, :]  # (C, N, S_live, A)
+    abs_live = np.abs(err)[:, :, live, :]
     best = np.argmax(Q, axis=1)
     opt = np.abs(np.take_along_axis(err, best[None, None, :, None], axis=3)[..., 0])[:, :, live]
-    fixed: FloatArray | None = None
-    fp_err = np.full((C, N), np.nan)
-    cfg = result.config
-    if cfg.mechanism in MECHANISMS:
-        try:
-            fp = truthful_fixed_point(mdp, MECHANISMS[cfg.mechanism], cfg.clones)
-            fixed = fp.reshape(S, cfg.clones, A).mean(axis=1)
-            fp_err = np.abs(bids - fixed)[:, :, live, :].max(axis=(2, 3))
-        except FixedPointError:
-            fixed = None
-    M = result.bids.shape[-1]
-    per_clone = result.bids.reshape(C, N, S, M // A, A)
-    start = np.asarray(mdp.start)
-    cache: dict[bytes, float] = {}
-    value = np.empty((C, N))
-    for c in range(C):
-        for n in range(N):
-            pi = result.policy[c, n]
-            key = pi.tobytes()
-            if key not in cache:
-                cache[key] = float(start @ evaluate(mdp, pi))
-            value[c, n] = cache[key]
-    max_error = abs_live.max(axis=(2, 3))
+    fixed = _fixed_point(mdp, result, mechanism)
+    fp_err = np.full((C, N), np.nan) if fixed is None else np.abs(bids - fixed)[:, :, live, :].max(axis=(2, 3))
+    per_clone = result.bids.reshape(C, N, S, result.bids.shape[-1] // A, A)
+    rec = _record_indices(result.steps, recorded)
+    max_error, max_opt = abs_live.max(axis=(2, 3)), opt.max(axis=2)
+    steps = np.asarray(result.steps)
+    gaps = np.diff(steps)
+    # A monolithic baseline acts greedily on its Q table: a highest-bid auction picks the same action.
+    name = result.config.mechanism
+    mech: Mechanism | str = mechanism if mechanism is not None else name if name in MECHANISMS else "vickrey"
+    optimal = np.isclose(Q, sol.V[:, None], rtol=0.0, atol=1e-9 * max(1.0, float(np.abs(Q).max())))
     return Assessment(
-        result=result,
-        mdp=mdp,
-        Q=Q,
-        fixed_point=fixed,
-        reachable=live,
-        error=err,
-        max_error=max_error,
-        mean_error=abs_live.mean(axis=(2, 3)),
-        max_error_optimal=opt.max(axis=2),
-        max_error_fixed_point=fp_err,
-        spread_seeds=bids.std(axis=1),
-        spread_clones=per_clone.max(axis=3) - per_clone.min(axis=3),
-        value=value,
-        v_star=float(start @ sol.V),
-        steps_to={float(e): steps_until(result.steps, max_error, float(e)) for e in epsilons},
+        result=result, mdp=mdp, Q=Q, fixed_point=fixed, reachable=live, error=err, max_error=max_error,
+        mean_error=abs_live.mean(axis=(2, 3)), max_error_optimal=max_opt, max_error_fixed_point=fp_err,
+        spread_seeds=bids.std(axis=1), spread_clones=per_clone.max(axis=3) - per_clone.min(axis=3), recorded=rec,
+        value=_greedy_values(mdp, result.policy[rec]), v_star=float(np.asarray(mdp.start) @ sol.V),
+        steps_to={float(e): steps_until(steps, max_error, float(e)) for e in epsilons},
+        steps_to_optimal={float(e): steps_until(steps, max_opt, float(e)) for e in epsilons},
+        resolution=int(gaps.max()) if gaps.size else 0,
+        exact=bool(steps[0] == 0 and (gaps <= result.config.episodes).all()),
+        wins=win_rates(mdp, result.bids[-1], result.config.clones, mech, optimal),
     )
 
 
+def run_experiment(
+    mdp: FiniteMDP,
+    mechanism: Mechanism | str,
+    clones: int = 2,
+    learner: str = "valuation",
+    steps: int = 100_000,
+    seeds: int | Sequence[int] = 10,
+    episodes: int = 32,
+    recorded: int = RECORDED,
+    progress: bool | None = False,
+    **learner_kwargs: Any,
+) -> Assessment:
+    """:func:`mechanism.train` with the bids recorded on :func:`measurement_grid`, then :func:`assess`.
+
+    Steps to ε is then exact (one measurement per learner update) unless the run is too large
+    for :data:`GRID_BYTES`; ``Assessment.exact`` and ``Assessment.resolution`` say which.
+    """
+    n = seeds if isinstance(seeds, int) else len(seeds)
+    width = mdp.n_actions * (1 if learner not in SOCIETY_LEARNERS else clones)
+    grid = measurement_grid(steps, episodes, n * mdp.n_states * width)
+    res = train(mdp, mechanism, clones=clones, learner=learner, steps=steps, seeds=seeds, checkpoints=grid.tolist(),
+                episodes=episodes, progress=progress, **learner_kwargs)
+    return assess(res, mdp, recorded=recorded, mechanism=mechanism if isinstance(mechanism, Mechanism) else None)
+
+
+# ---------------------------------------------------------------------------- the paper's experiments
 @dataclass(frozen=True)
 class Experiment:
-    """One of the paper's learning experiments: the task and the budget that runs it in seconds."""
+    """One of the paper's learning experiments: the registered task and the budget that runs it in seconds."""
 
     name: str
-    build: Callable[[], FiniteMDP]
+    task: str  #: registry id (``tasks.TASKS``)
     steps: int
     paper: str  #: what the paper found (PAPER.md)
+
+    def build(self) -> FiniteMDP:
+        """The task, named by its registry id."""
+        return tasks.make(self.task)
 
 
 #: The paper's experiments (Chang et al. 2020, §7; PAPER.md "Experiments and numbers").
 EXPERIMENTS: dict[str, Experiment] = {
     "bandit": Experiment(
         "bandit",
-        lambda: tasks.bandit(4),
+        "bandit/0",
         20_000,
         "cloned Vickrey closest to Q*; solitary bids more spread; first price shades below Q*; "
         "environment reward does not pin the bids",
     ),
-    "chain": Experiment("chain", lambda: tasks.chain(), 50_000, "CCV's bids closest to Q* (against BB and V)"),
+    "chain": Experiment("chain", "chain/0", 50_000, "CCV's bids closest to Q* (against BB and V)"),
     "duality": Experiment(
-        "duality", lambda: tasks.duality(), 50_000, "the optimal policy alternates 0 <-> 1 (values outside (0, 1))"
+        "duality", "duality/0", 50_000, "the optimal policy alternates 0 <-> 1 (values outside (0, 1))"
     ),
 }
+
+
+class _Job(NamedTuple):
+    learner: str
+    mechanism: str
+    clones: int
+    steps: int
+
+
+def _jobs(
+    budget: int,
+    learners: Sequence[str],
+    mechanisms: Sequence[str],
+    clones: Sequence[int],
+    budgets: Sequence[int],
+    societies: Sequence[tuple[str, int, str]],
+    baseline: str,
+) -> dict[_Job, list[str]]:
+    """Every training run of an experiment, with the studies it serves ("main", "sample_efficiency")."""
+    jobs: dict[_Job, list[str]] = {}
+    for learner in learners:
+        for mech in mechanisms:
+            for k in clones:
+                jobs.setdefault(_Job(learner, mech, k, budget), []).append("main")
+    for b in budgets:
+        for mech, k, learner in societies:
+            jobs.setdefault(_Job(learner, mech, k, b), []).append("sample_efficiency")
+        jobs.setdefault(_Job(baseline, "monolithic", 1, b), []).append("sample_efficiency")
+    return jobs
+
+
+def _bar(progress: bool | None, total: int, desc: str) -> Any:
+    """A tqdm bar over env steps, only when asked and on a terminal."""
+    if not progress or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="step", unit_scale=True, desc=desc, leave=False)
 
 
 def reproduce(
     name: str,
     seeds: int | Sequence[int] = 10,
     steps: int | None = None,
-    learners: Sequence[str] = ("valuation", "policy_gradient"),
+    learners: Sequence[str] = SOCIETY_LEARNERS,
     mechanisms: Sequence[str] = BUILTINS,
     clones: Sequence[int] = (2, 1),
-    checkpoints: int = 20,
+    recorded: int = RECORDED,
     episodes: int = 64,
+    budgets: Sequence[int] = BUDGETS,
+    societies: Sequence[tuple[str, int, str]] = SAMPLE_SOCIETIES,
+    baseline: str = BASELINE,
     progress: bool | None = False,
-) -> tuple[list[Assessment], list[dict[str, Any]]]:
-    """Run one of :data:`EXPERIMENTS` for every mechanism × clones × learner, all seeds in lockstep.
+    command: str | None = None,
+    callback: Callable[[str], None] | None = None,
+) -> LearningRecords:
+    """Run one of :data:`EXPERIMENTS`: every mechanism × clones × learner, and the sample-efficiency study.
 
     Parameters
     ----------
     name : str
         "bandit", "chain" or "duality".
-    seeds, steps, checkpoints, episodes
-        Passed to :func:`mechanism.train`; ``steps`` defaults to the experiment's budget.
+    seeds, episodes
+        Passed to :func:`mechanism.train`; all seeds run in lockstep.
+    steps : int, optional
+        Env steps per seed of the main runs; defaults to the experiment's budget.
+    budgets, societies, baseline
+        The sample-efficiency study: each society (mechanism, clones, learner) and the monolithic
+        ``baseline`` at every budget; ``budgets=()`` skips it. A run that serves both studies
+        (same configuration and budget) is trained once.
+    recorded : int
+        Checkpoints written per run (steps to ε is measured at every update regardless).
+    progress : bool, optional
+        A tqdm bar over env steps (only on a terminal).
+    command : str, optional
+        The command line recorded with every run (default: this call, in Python).
+    callback : callable, optional
+        Called with a one-line summary after every run.
+    learners, mechanisms, clones
+        The main grid (every combination, at ``steps``).
 
     Returns
     -------
-    assessments : list of Assessment
-        One per configuration.
-    rows : list of dict
-        Tidy rows, one per mechanism × clones × learner × seed × checkpoint, each carrying the
-        configuration, the seed and the versions.
+    LearningRecords
+        ``runs`` (one row per run) and ``checkpoints`` (one per run × seed × recorded checkpoint).
     """
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; choose one of {sorted(EXPERIMENTS)} (or 'all').")
     exp = EXPERIMENTS[name]
     mdp = bid_task(exp.build())
-    budget = exp.steps if steps is None else steps
-    assessments: list[Assessment] = []
-    rows: list[dict[str, Any]] = []
-    for learner in learners:
-        for mech in mechanisms:
-            for k in clones:
-                res = train(
-                    mdp,
-                    mech,
-                    clones=k,
-                    learner=learner,
-                    steps=budget,
-                    seeds=seeds,
-                    checkpoints=checkpoints,
-                    episodes=episodes,
-                    progress=progress,
-                )
-                a = assess(res, mdp)
-                assessments.append(a)
-                rows.extend({"experiment": name, **r} for r in a.rows())
-    return assessments, rows
+    jobs = _jobs(exp.steps if steps is None else steps, learners, mechanisms, clones, budgets, societies, baseline)
+    command = command or (
+        f"verify.experiments.reproduce({name!r}, seeds={seeds!r}, steps={steps!r}, learners={tuple(learners)!r}, "
+        f"mechanisms={tuple(mechanisms)!r}, clones={tuple(clones)!r}, recorded={recorded!r}, episodes={episodes!r}, "
+        f"budgets={tuple(budgets)!r}, societies={tuple(societies)!r}, baseline={baseline!r})"
+    )
+    bar = _bar(progress, sum(j.steps for j in jobs), name)
+    runs: list[dict[str, Any]] = []
+    checkpoints: list[dict[str, Any]] = []
+    for job, studies in jobs.items():
+        if bar is not None:
+            bar.set_postfix_str(f"{job.learner} {job.mechanism} x{job.clones} {job.steps:,}")
+        mech = "ccv" if job.mechanism == "monolithic" else job.mechanism  # a baseline records "monolithic"
+        a = run_experiment(mdp, mech, clones=job.clones, learner=job.learner, steps=job.steps, seeds=seeds,
+                           episodes=episodes, recorded=recorded)
+        cfg = a.result.config
+        run = f"{name}:{cfg.learner}:{cfg.mechanism}:{cfg.clones}:{cfg.steps}"
+        runs.append(a.run_record(run, task=exp.task, experiment=name, studies=studies, budget=job.steps,
+                                 command=command))
+        checkpoints.extend(a.checkpoint_records(run))
+        if bar is not None:
+            bar.update(job.steps)
+        if callback is not None:
+            callback(f"{run}: final max error median {np.median(a.max_error[-1]):.3f}")
+    if bar is not None:
+        bar.close()
+    return LearningRecords(runs, checkpoints)

@@ -191,6 +191,12 @@ class Claim:
         Searches for a counterexample; raises when the mechanism cannot be evaluated.
     doc : str
         One line: what the claim says.
+    default : bool
+        Whether :func:`verify.check` (and bare ``agora check``) runs it when no claims are named.
+        A costly claim (one that trains societies, say) is marked False and runs only by name.
+    budget : int or None
+        The generated cases it examines when the caller gives no budget; None:
+        :data:`verify.search.DEFAULT_BUDGET`.
 
     Examples
     --------
@@ -201,12 +207,18 @@ class Claim:
     title: str
     check: ClaimCheck
     doc: str = ""
+    default: bool = True
+    budget: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise TypeError(f"Claim name must be a non-empty str; got {self.name!r}.")
         if not isinstance(self.title, str) or not self.title:
             raise TypeError(f"Claim({self.name!r}): title must be a non-empty str (the table's column header).")
+        if self.budget is not None and (
+            isinstance(self.budget, bool) or not isinstance(self.budget, int) or self.budget < 1
+        ):
+            raise TypeError(f"Claim({self.name!r}): budget must be a positive int or None; got {self.budget!r}.")
         if not callable(self.check):
             raise TypeError(
                 f"Claim({self.name!r}): check must be a function (mechanism, clones, budget, seed) -> Verdict; "

@@ -29,11 +29,21 @@ LEARNERS: dict[str, type] = {
     "q_learning": QLearning,
     "softmax_pg": SoftmaxPolicyGradient,
 }
+#: The hyperparameters that reproduce the learners' older defaults bit for bit (a constant step of
+#: 0.1, ε annealed linearly from 0.2 to 0 over the run, uniform exploration bids), by learner name:
+#: ``train(mdp, "ccv", **LEGACY["valuation"])``.
+LEGACY: dict[str, dict[str, object]] = {
+    "valuation": {
+        "step_size": 0.1, "epsilon": 0.2, "epsilon_final": 0.0, "schedule": "run_fraction", "exploration": "uniform"
+    },
+    "q_learning": {"step_size": 0.1, "epsilon": 0.2, "epsilon_final": 0.0, "schedule": "run_fraction"},
+}
 #: The learners that bid in an auction (the others are monolithic baselines).
 SOCIETY_LEARNERS: tuple[str, ...] = ("valuation", "policy_gradient")
 
 __all__ = [
     "LEARNERS",
+    "LEGACY",
     "OPTIMIZERS",
     "SOCIETY_LEARNERS",
     "BetaParams",

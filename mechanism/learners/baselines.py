@@ -5,10 +5,21 @@ ignores the mechanism for them and runs them with one "bidder" per action. Their
 :func:`mechanism.train` records, are their action-value estimates Q(s, a), so the same error
 against Q* measures them.
 
-*Q-learning* (Watkins 1989; Sutton & Barto 2018, eq. 6.8), ε-greedy with ε annealed linearly
-from ``epsilon`` to ``epsilon_final`` like the valuation bidders' exploration:
+*Q-learning* (Watkins 1989; Sutton & Barto 2018, eq. 6.8), ε-greedy:
 
-    Q(s_t, a_t) ← Q(s_t, a_t) + α·(r_t + γ·(1 − terminated)·max_a Q(s_{t+1}, a) − Q(s_t, a_t)).
+    Q(s_t, a_t) ← Q(s_t, a_t) + α_n·(r_t + γ·(1 − terminated)·max_a Q(s_{t+1}, a) − Q(s_t, a_t)).
+
+Its schedules are the valuation bidders' (:mod:`mechanism.learners.base`), with the same defaults,
+so that sample-efficiency comparisons are made at matched schedules: the per-cell Kesten step
+between the Robbins–Monro envelopes h/(h + n − 1) and (h/(h + n − 1))^0.6 on the n-th visit of
+(s, a), h = 1/(1 − γ) (``step_size="robbins_monro"``, ``0.1`` or ``"1/n"`` by name), and ε in env
+steps per seed,
+ε_t = ε_final + (ε − ε_final)·T/(T + t) (``schedule="run_fraction"``: the older linear annealing
+over the run). With the valuation bidders' default ``exploration="swap"`` the society explores an
+auction with probability ε_t and then applies a uniformly random primitive: exactly ε-greedy
+Q-learning's exploration at the same ε_t. Q-learning with these steps converges to Q* with
+probability 1 when every (s, a) is tried infinitely often (Watkins & Dayan 1992; Jaakkola, Jordan
+& Singh 1994; Tsitsiklis 1994), which ε_final > 0 ensures on every state the agent can reach.
 
 *Softmax policy gradient* (one-step actor-critic, Sutton & Barto 2018, §13.5, with an expected
 SARSA critic): π(a|s) = softmax(z(s))_a, the critic Q(s, a) learns
@@ -32,7 +43,23 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import softmax
 
-from mechanism.learners.base import Transition, linear_schedule, scatter_mean
+from mechanism.learners.base import (
+    EPSILON,
+    EPSILON_FINAL,
+    EPSILON_STEPS,
+    STEP_OFFSET,
+    STEP_POWER,
+    STEP_SIZE,
+    StepCounters,
+    Transition,
+    advance,
+    check_exploration,
+    check_step_size,
+    exploration_rate,
+    group_cells,
+    scatter_mean,
+    step_counters,
+)
 from mechanism.rules import highest_bidder
 
 __all__ = ["QLearning", "SoftmaxPolicyGradient", "TableParams"]
@@ -42,10 +69,13 @@ IntArray = NDArray[np.intp]
 
 
 class TableParams(NamedTuple):
-    """A monolithic agent's tables: Q (N, S, A) and, for the softmax agent, logits z (N, S, A)."""
+    """A monolithic agent's tables, all (N, S, A): Q, the softmax agent's logits z, the visits of each cell."""
 
     Q: FloatArray
     z: FloatArray
+    n: FloatArray
+    clock: FloatArray  #: Kesten's clock of Q-learning's step size
+    sign: FloatArray  #: sign of the last mean TD error, for the clock
 
 
 def _batched_step(x: FloatArray, target: FloatArray, cell: IntArray, alpha: float) -> None:
@@ -77,9 +107,10 @@ class _ActionValueBids:
 
 
 def _tables(n_seeds: int, n_states: int, n_primitives: int, initial: float) -> TableParams:
-    """Q = ``initial`` and logits z = 0, both (N, S, A)."""
+    """Q = ``initial``, logits z = 0 and no visits, all (N, S, A)."""
     shape = (n_seeds, n_states, n_primitives)
-    return TableParams(np.full(shape, float(initial)), np.zeros(shape))
+    counters = step_counters(shape)
+    return TableParams(np.full(shape, float(initial)), np.zeros(shape), counters.n, counters.clock, counters.sign)
 
 
 @dataclass(frozen=True)
@@ -88,24 +119,37 @@ class QLearning(_ActionValueBids):
 
     Parameters
     ----------
-    step_size : float in (0, 1]
+    step_size : "kesten", "robbins_monro", "1/n" or float in (0, 1]
+        Kesten's step (default), the per-cell α_n = (h/(h + n − 1))^ω on the n-th visit, the
+        running average, or a constant α (the older default was 0.1); see
+        :mod:`mechanism.learners.valuation`.
+    step_power, step_offset : float, optional
+        ω ∈ (1/2, 1] (default 1, or 0.6 for Kesten's upper envelope) and h > 0 (default 1/(1 − γ)).
     epsilon, epsilon_final : float in [0, 1]
-        Probability of a uniformly random action, annealed linearly over the run.
+        Probability of a uniformly random action: ε_0 and its limit (``schedule="steps"``) or its
+        value at the end of the run (``"run_fraction"``).
+    epsilon_steps : float > 0
+        T: ε is halfway from ``epsilon`` to ``epsilon_final`` after T env steps per seed.
+    schedule : {"steps", "run_fraction"}
+        Exploration in env steps per seed (default) or annealed linearly over the run.
     initial : float
-        Initial Q.
+        Initial Q (forgotten at the first visit by "robbins_monro" and "1/n").
     """
 
-    step_size: float = 0.1
-    epsilon: float = 0.2
-    epsilon_final: float = 0.0
+    step_size: float | str = STEP_SIZE
+    step_power: float | None = STEP_POWER
+    step_offset: float | None = STEP_OFFSET
+    epsilon: float = EPSILON
+    epsilon_final: float = EPSILON_FINAL
+    epsilon_steps: float = EPSILON_STEPS
+    schedule: str = "steps"
     initial: float = 0.0
     name: str = "q_learning"
     monolithic: bool = True
 
     def __post_init__(self) -> None:
-        _check_unit(self.step_size, "step_size", low_open=True)
-        _check_unit(self.epsilon, "epsilon")
-        _check_unit(self.epsilon_final, "epsilon_final")
+        check_step_size(self.step_size, self.step_power, self.step_offset)
+        check_exploration(self.epsilon, self.epsilon_final, self.epsilon_steps, self.schedule)
 
     def init(
         self, n_seeds: int, n_states: int, n_primitives: int, clones: int, rng: np.random.Generator
@@ -113,14 +157,22 @@ class QLearning(_ActionValueBids):
         return _tables(n_seeds, n_states, n_primitives, self.initial)
 
     def act(
-        self, params: TableParams, seed: IntArray, s: IntArray, progress: float, rng: np.random.Generator
+        self,
+        params: TableParams,
+        seed: IntArray,
+        s: IntArray,
+        progress: float,
+        rng: np.random.Generator,
+        env_steps: int = 0,
     ) -> IntArray:
         """ε-greedy actions; ties among the greedy actions broken uniformly at random.
 
         Random tie-breaking matters: from Q = 0 with ties to the lowest index, the chain's
         agent would walk left forever and never see the reward.
         """
-        eps = linear_schedule(self.epsilon, self.epsilon_final, progress)
+        eps = exploration_rate(
+            self.epsilon, self.epsilon_final, self.epsilon_steps, self.schedule, progress, env_steps
+        )
         greedy = highest_bidder(params.Q[seed, s], rng)
         u = rng.random(np.shape(s))
         A = params.Q.shape[-1]
@@ -131,7 +183,16 @@ class QLearning(_ActionValueBids):
         _, S, A = params.Q.shape
         boot = np.where(step.terminated, 0.0, params.Q[step.seed, step.s_tp1].max(axis=-1))
         target = step.r_t + step.discount_t * boot
-        _batched_step(params.Q, target, (step.seed * S + step.s_t) * A + step.a_t, float(self.step_size))
+        cells, inverse, k = group_cells((step.seed * S + step.s_t) * A + step.a_t)
+        Q = params.Q.reshape(-1)
+        error = np.bincount(inverse, weights=target.reshape(-1)) / k - Q[cells]
+        counters = StepCounters(params.n, params.clock, params.sign)
+        rate = advance(counters, self.step_size, self.step_power, self.step_offset, step.discount_t, cells, k, error)
+        Q[cells] += rate * error
+
+    def bid_params(self, params: TableParams) -> dict[str, FloatArray]:
+        """Q and the visit count of every (seed, state, action), (N, S, A) each."""
+        return {"Q": params.Q.copy(), "visits": params.n.copy()}
 
     def greedy(self, params: TableParams) -> IntArray:
         return np.argmax(params.Q, axis=-1)

@@ -261,9 +261,15 @@ class PolicyGradient:
         )
 
     def sample(
-        self, params: BetaParams, seed: IntArray, s: IntArray, progress: float, rng: np.random.Generator
+        self,
+        params: BetaParams,
+        seed: IntArray,
+        s: IntArray,
+        progress: float,
+        rng: np.random.Generator,
+        env_steps: int = 0,
     ) -> FloatArray:
-        """Bids (..., M): one Beta draw per bidder, clones from the same θ."""
+        """Bids (..., M): one Beta draw per bidder, clones from the same θ (no schedule: the clocks are unused)."""
         _, S, A = params.theta1.shape
         idx = ((np.asarray(seed) * S + np.asarray(s)) * A)[..., None] + primitive_of(A, params.clones)
         a, c = beta_shape(params.theta1.reshape(-1)[idx], params.theta2.reshape(-1)[idx])
@@ -326,6 +332,10 @@ class PolicyGradient:
     def concentration(self, params: BetaParams) -> FloatArray:
         """κ = softplus(θ₂) of every (seed, state, primitive), (N, S, A)."""
         return _softplus(params.theta2)
+
+    def bid_params(self, params: BetaParams) -> dict[str, FloatArray]:
+        """The Beta of every (seed, state, primitive), (N, S, A) each: mean μ = sigmoid(θ₁), concentration κ."""
+        return {"mean": expit(params.theta1), "concentration": _softplus(params.theta2)}
 
     def mean_bids(self, params: BetaParams) -> FloatArray:
         """The Beta means sigmoid(θ₁), per bidder: (N, S, M)."""

@@ -57,24 +57,21 @@ def test_bandit_cloned_vickrey_valuation_within_0_02(benchmark):
 
 
 def test_sample_efficiency_against_q_learning(benchmark):
-    # Same budget, step size, schedule (ε annealed to 0) and parallel episodes. Exploration budget:
-    # the society explores an auction when any of its M = 4 bidders does, p = 1 − (1 − ε)^4, and
-    # then applies a uniformly random primitive (exactly so with "overbid"), so Q-learning gets ε = p.
-    mdp, eps = tasks.chain(), 0.2
+    # Matched schedules: the valuation learner and Q-learning share the step size (Kesten), the
+    # exploration schedule in env steps and the per-auction ε ("swap" exploration: one auction in ε
+    # is explored, like ε-greedy). Steps to 0.01, median over the seeds that got there.
+    from verify.experiments import reach
+
+    mdp = tasks.chain()
     kw = dict(steps=200_000, seeds=10, checkpoints=200)
-    overbid = benchmark.pedantic(
-        lambda: train(mdp, "ccv", clones=2, epsilon=eps, exploration="overbid", **kw), rounds=1, iterations=1
-    )
-    uniform = train(mdp, "ccv", clones=2, epsilon=eps, **kw)
-    ql = train(mdp, "ccv", learner="q_learning", epsilon=1 - (1 - eps) ** 4, **kw)
-    q = np.median(assess(ql, mdp).steps_to[0.01])
-    ratios = {}
-    for name, res in (("uniform", uniform), ("overbid", overbid)):
-        s = assess(res, mdp).steps_to[0.01]
-        assert (s > 0).all()
-        ratios[name] = np.median(s) / q
-    print("steps to 0.01: q-learning", q, "ratio society/q-learning", ratios)
-    assert ratios["overbid"] <= 3.0
+    society = benchmark.pedantic(lambda: train(mdp, "ccv", clones=2, **kw), rounds=1, iterations=1)
+    ql = train(mdp, "ccv", learner="q_learning", **kw)
+    s, q = reach(assess(society, mdp).steps_to[0.01]), reach(assess(ql, mdp).steps_to[0.01])
+    print("steps to 0.01: society", s, "q-learning", q)
+    assert s.reached == s.total
+    assert q.median is not None
+    assert s.median is not None
+    assert s.median <= 3.0 * q.median
 
 
 def test_reproduce_all_under_60_s():
@@ -82,5 +79,5 @@ def test_reproduce_all_under_60_s():
 
     t0 = time.perf_counter()
     for name in EXPERIMENTS:
-        reproduce(name)
+        reproduce(name, budgets=())  # the paper's experiments; the sample-efficiency budgets run separately
     assert time.perf_counter() - t0 < 60.0

@@ -24,9 +24,13 @@ __all__ = ["check", "resolve_claims", "resolve_clones", "resolve_mechanism"]
 
 
 def resolve_claims(claims: Sequence[str | Claim] | None) -> list[Claim]:
-    """The claims to check: names in :data:`verify.CLAIMS` and/or :class:`Claim` objects; None: all, in table order."""
+    """The claims to check: names in :data:`verify.CLAIMS` and/or :class:`Claim` objects.
+
+    None: the default claims (``Claim.default``: DESIGN §1's table), in table order; a claim
+    marked non-default (``bids_converge``, which trains societies) runs only when named.
+    """
     if claims is None:
-        return list(CLAIMS.values())
+        return [c for c in CLAIMS.values() if c.default]
     if isinstance(claims, str | Claim):
         raise TypeError(
             f"claims must be a list of claim names or Claim objects, not a single {type(claims).__name__}; "
@@ -84,11 +88,18 @@ def _run_claim(claim: Claim, mech: Mechanism, clones: int, budget: int, seed: in
     return dataclasses.replace(verdict, claim=claim.name, title=claim.title)
 
 
+def _budget_of(claim: Claim, budget: int | None) -> Any:
+    """The budget ``claim`` runs with: the caller's, else the claim's own, else :data:`DEFAULT_BUDGET`."""
+    if budget is not None:
+        return budget
+    return claim.budget if claim.budget is not None else DEFAULT_BUDGET
+
+
 def check(
     mechanism: Mechanism | str,
     clones: Iterable[int] = (1, 2),
     claims: Sequence[str | Claim] | None = None,
-    budget: int = DEFAULT_BUDGET,
+    budget: int | None = None,
     seed: int = 0,
     progress: Callable[[Verdict], None] | None = None,
 ) -> list[Verdict]:
@@ -109,9 +120,11 @@ def check(
         Clone settings to check (1 = solitary, 2 = cloned), e.g. ``(1, 2)``.
     claims : sequence of str or Claim, optional
         Names in :data:`verify.CLAIMS` and/or :class:`verify.Claim` objects (user claims);
-        default every claim of :data:`verify.CLAIMS`, in table order.
-    budget : int
-        Generated cases per claim and clone setting.
+        default every *default* claim of :data:`verify.CLAIMS` (DESIGN §1's table), in table
+        order. ``bids_converge`` (it trains societies) runs only when named.
+    budget : int, optional
+        Generated cases per claim and clone setting; default each claim's own ``Claim.budget``,
+        else :data:`verify.search.DEFAULT_BUDGET`.
     seed : int
         Seed of every search; the same seed gives the same verdicts and counterexamples.
     progress : callable, optional
@@ -132,16 +145,18 @@ def check(
     mech = resolve_mechanism(mechanism)
     chosen = resolve_claims(claims)
     settings = resolve_clones(clones)
-    budget, seed = check_budget(budget, seed)
+    budgets = {claim.name: check_budget(_budget_of(claim, budget), seed)[0] for claim in chosen}
+    seed = check_budget(DEFAULT_BUDGET, seed)[1]
     verdicts: list[Verdict] = []
     for c in settings:
         t0 = time.perf_counter()
         fault = mechanism_fault(mech, c)
         for claim in chosen:
+            n = budgets[claim.name]
             if fault is not None:
-                verdict = error_verdict(claim, mech.name, c, describe_error(fault), budget, seed, t0)
+                verdict = error_verdict(claim, mech.name, c, describe_error(fault), n, seed, t0)
             else:
-                verdict = _run_claim(claim, mech, c, budget, seed)
+                verdict = _run_claim(claim, mech, c, n, seed)
             verdicts.append(verdict)
             if progress is not None:
                 progress(verdict)
