@@ -43,6 +43,7 @@ from mechanism.learners import LEARNERS, Learner, Transition
 from mechanism.learners.base import accepts_env_steps
 from mechanism.market import Mechanism
 from mechanism.registry import resolve_mechanism
+from mechanism.rollout import truncation_credit_is_zero
 from mechanism.society import Society
 from mechanism.transitions import transitions
 from tasks.mdp import FiniteMDP
@@ -83,6 +84,7 @@ class TrainConfig:
     episodes: int
     time_limit: int | None
     hyperparameters: tuple[tuple[str, Any], ...]
+    truncation: str = "bootstrap"
 
     def as_dict(self) -> dict[str, Any]:
         """A flat, JSON-friendly view (hyperparameters as their own keys, prefixed ``hp_``)."""
@@ -263,6 +265,7 @@ def train(
     checkpoints: int | Sequence[int] = 20,
     episodes: int = 32,
     progress: bool | None = None,
+    truncation: str = "bootstrap",
     **learner_kwargs: Any,
 ) -> TrainResult:
     """Train a society (or a monolithic baseline) on ``mdp``, all seeds in lockstep.
@@ -294,6 +297,9 @@ def train(
         Parallel episodes per seed (E); their visits to a cell within a round are aggregated.
     progress : bool, optional
         Show a tqdm bar (only ever on a terminal); default: for long runs.
+    truncation : {"bootstrap", "zero"}
+        The credit of a step a time limit cuts: the lookahead of the state reached (default,
+        right for the MDP) or 0, the authors' semantics (see :func:`mechanism.rollout`).
     **learner_kwargs
         Hyperparameters of the named learner (e.g. ``step_size``, ``epsilon``, ``schedule``,
         ``exploration``, ``lr``). The defaults converge (:mod:`mechanism.learners.valuation`);
@@ -328,6 +334,7 @@ def train(
     seed_tuple = _resolve_seeds(seeds)
     episodes = min(_positive_int(episodes, "episodes"), steps)
     limit = mdp.time_limit if time_limit is None else _positive_int(time_limit, "time_limit")
+    zero_at_limit = truncation_credit_is_zero(truncation)
     rounds = steps // episodes
     record_at = _checkpoint_rounds(checkpoints, rounds, episodes)
     if agent.monolithic:
@@ -378,7 +385,7 @@ def train(
         s_next = np.where(terminated, restart, s_tp1)
         bids_next = sample(params, seed, s_next, frac, rng, t)
         held_next = auction(mech, bids_next) if society else _no_auction(bids_next)
-        credit = np.where(terminated, 0.0, held_next.value)
+        credit = np.where(terminated | (truncated & zero_at_limit), 0.0, held_next.value)
         revenue = r + gamma * credit
         agent.update(
             params,
@@ -414,6 +421,7 @@ def train(
         episodes=episodes,
         time_limit=limit,
         hyperparameters=hyper,
+        truncation=truncation,
     )
     return TrainResult(
         config=config,

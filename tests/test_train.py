@@ -171,3 +171,21 @@ def test_validation(chain, kwargs, error, match):
 def test_mdp_must_be_finite_mdp():
     with pytest.raises(TypeError, match="FiniteMDP"):
         train("chain", "ccv")
+
+
+def test_the_authors_truncation_credits_nothing_at_a_time_limit() -> None:
+    """Chain, time limit 1: every step is cut, state 1 is reached but never auctioned, so its bids
+    stay at the initial 1. Bootstrapping credits the ccv lookahead at every cut: "right" reaches
+    state 1 (credit 1, estimate γ = 0.99), "left" stays at 0 (credit 0.99, the second-highest bid
+    there; estimate γ·0.99 = 0.9801). The authors' semantics credits nothing: every estimate goes to 0."""
+    import tasks
+
+    mdp = tasks.chain(6)
+    kw = dict(clones=2, steps=6_400, seeds=2, time_limit=1, step_size=0.5, initial=1.0)
+    zero = train(mdp, "ccv", truncation="zero", **kw)
+    boot = train(mdp, "ccv", **kw)
+    assert zero.config.truncation == "zero"
+    assert np.abs(zero.final_bids[:, 0]).max() < 1e-6
+    np.testing.assert_allclose(boot.final_bids[:, 0], [[0.9801, 0.99, 0.9801, 0.99]] * 2, atol=1e-6)
+    with pytest.raises(ValueError, match="truncation must be one of"):
+        train(mdp, "ccv", truncation="end", **kw)
