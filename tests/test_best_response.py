@@ -399,3 +399,29 @@ def test_the_farsighted_finding_is_reproducible_and_matches_the_expected_verdict
     for r in a.rows:
         assert r.max_gain >= r.mean_gain >= -1e-9
     assert "vickrey" in str(a)
+
+
+def test_the_two_notions_are_not_nested() -> None:
+    """README: a one-auction gain worth nothing over the episode (found by a hypothesis search).
+
+    Solitary vickrey, γ = 0.5, bids in [0, 1]. At state 1 bidder 1 (R = 1, then to the absorbing
+    state 2 where bidder 2 bids 1) would win by bidding 1 (tie priority), paying 1 for
+    1 + 0.5·1 = 1.5: a myopic gain of 0.5. Over the episode, losing at state 1 sends the society
+    to state 0, which bidder 1 sells to itself forever (credited 0.5·1 a step): from state 1 it
+    earns 0.5·1 = 0.5 either way, so the farsighted gain there is 0.
+    """
+    P = np.zeros((3, 3, 3))
+    P[0, :, 0] = 1.0
+    P[1, 0, 1] = P[1, 1, 2] = P[1, 2, 0] = 1.0
+    P[2, :, 2] = 1.0
+    R = np.zeros((3, 3))
+    R[1, 1] = 1.0
+    mdp = FiniteMDP(P, R, 0.5, start=np.array([1.0, 0.0, 0.0]))
+    bids = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    vickrey = MECHANISMS["vickrey"]
+    myopic = exploitability(mdp, bids, vickrey, 1, bid_range=(0.0, 1.0))
+    far = best_response(mdp, bids, vickrey, 1, bidder=1, bid_range=(0.0, 1.0))
+    assert myopic.gain_by_state[1] == pytest.approx(0.5, abs=1e-12)
+    assert (myopic.state, myopic.bidder) == (1, 1)
+    assert far.current[0, 1] == pytest.approx(0.5, abs=1e-12)
+    assert far.gain_by_state[0, 1] == pytest.approx(0.0, abs=1e-12)
