@@ -51,6 +51,7 @@ class _Sampler:
     start: IntArray  # where row r's G_r + 1 guide entries start
     guide: IntArray
     span: int
+    deterministic: bool  # every (s, a) row has a single successor
 
     def __call__(self, rows: IntArray, u: FloatArray) -> IntArray:
         """The first position k in each row's slice with cum[k] > u: s' ~ P(· | row)."""
@@ -122,7 +123,8 @@ def _build_sampler(mdp: FiniteMDP) -> _Sampler:
     steps = np.diff(guide)
     steps[last[:-1]] = 0  # from a row's last entry to the next row's first: not a cell
     span = int(steps.max()) if steps.size else 0
-    return _Sampler(cum, np.asarray(K.indices, dtype=np.intp), cells.astype(np.float64), start, guide, span)
+    successors = np.asarray(K.indices, dtype=np.intp)
+    return _Sampler(cum, successors, cells.astype(np.float64), start, guide, span, bool(np.all(width == 1)))
 
 
 
@@ -158,8 +160,7 @@ def transitions(mdp: FiniteMDP) -> Transitions:
     cached = _CACHE.get(mdp)
     if cached is None:
         sampler = _build_sampler(mdp)
-        width = np.diff(np.concatenate([[0], np.flatnonzero(np.isinf(sampler.cum)) + 1]))
-        only = sampler.successors if bool(np.all(width == 1)) else None
+        only = sampler.successors if sampler.deterministic else None
         start = np.asarray(mdp.start, dtype=np.float64)
         support = np.flatnonzero(start > 0)
         cum = np.cumsum(start)

@@ -106,13 +106,12 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from mechanism.auction import validate_mechanism
 from mechanism.market import Mechanism, TopTwo
 from mechanism.society import primitive_of
 from tasks.mdp import FiniteMDP
 from verify.deviations import Candidates, Outcomes, candidates, limit_flags, outcomes
 from verify.exploitability import check_bid_range
-from verify.fixed_point import terminal_mask, validate_society
+from verify.fixed_point import check_profile, terminal_mask, validate_society
 from verify.solve import solve
 from verify.solvers.evaluate import evaluate
 
@@ -212,23 +211,6 @@ class NashConv:
 
 
 # ---------------------------------------------------------------------------- arguments
-def _check_bids(bids: Any, S: int, M: int) -> FloatArray:
-    try:
-        arr = np.asarray(bids, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"bids must be an array of real numbers of shape (n_states, M) = {(S, M)}; {err}.") from err
-    if arr.shape != (S, M):
-        raise ValueError(
-            f"bids has shape {arr.shape}; it must be (n_states, n_actions * clones) = {(S, M)}, bids[s, m] for "
-            "bidder m (primitive m % n_actions)."
-        )
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        s, m = (int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"bids[{s}, {m}] = {arr[s, m]!r} is not finite; every bid must be a finite number.")
-    return arr
-
-
 def _check_bidder(bidder: Any, M: int) -> IntArray:
     if bidder is None:
         return np.arange(M, dtype=np.intp)
@@ -392,11 +374,10 @@ def best_response(
     >>> bool(br.gain[0] > 0), float(br.deviation[0, 2, 1])  # it sold state 2 to itself: bid the top
     (True, 1.0)
     """
-    clones = validate_society(mdp, mechanism, clones)
+    clones = validate_society(mdp, mechanism, clones)  # the mechanism's contract check included
     S, A = mdp.n_states, mdp.n_actions
     M = A * clones
-    validate_mechanism(mechanism, M)
-    bids = _check_bids(bids, S, M)
+    bids = check_profile(bids, S, M)
     bid_range = check_bid_range(bid_range)
     bidders = _check_bidder(bidder, M)
     fast = mechanism.fast_path

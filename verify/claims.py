@@ -55,7 +55,7 @@ from verify.search import (
     value_scale,
 )
 from verify.solve import solve
-from verify.solvers.evaluate import evaluate
+from verify.solvers.evaluate import evaluate, evaluate_policies
 from verify.strategies import BID_GRID, NUMBER_SPAN, STEPS, OneAuction, bid_profiles, finite_mdps, one_auctions
 from verify.verdicts import Claim, Counterexample, Verdict, format_counterexample, mechanism_fault
 
@@ -602,13 +602,7 @@ def _learn(
     )
     bids = res.primitive_bids  # (C, N, S, A)
     error = np.abs(bids - fp)[:, :, live].max(axis=(2, 3))
-    values: dict[bytes, float] = {}
-    gap = np.empty(error.shape)
-    for c, n in np.ndindex(*gap.shape):
-        pi = res.policy[c, n]
-        if pi.tobytes() not in values:
-            values[pi.tobytes()] = float((target - evaluate(mdp, pi))[live].max())
-        gap[c, n] = values[pi.tobytes()]
+    gap = (target - evaluate_policies(mdp, res.policy))[..., live].max(axis=-1)  # (C, N)
     visits = res.bid_params.get("visits")
     learned = _Learned(
         res.steps.astype(np.int64), error, gap, bids[-1], res.policy[-1], None if visits is None else visits[-1]

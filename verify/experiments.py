@@ -66,7 +66,7 @@ from tasks.mdp import FiniteMDP
 from verify.fixed_point import FixedPointError, truthful_fixed_point
 from verify.records import LearningRecords, environment
 from verify.solve import solve
-from verify.solvers import evaluate
+from verify.solvers import evaluate_policies
 
 __all__ = [
     "BASELINE",
@@ -475,21 +475,6 @@ def _fixed_point(mdp: FiniteMDP, result: TrainResult, mechanism: Mechanism | Non
     return np.asarray(fp).reshape(mdp.n_states, cfg.clones, mdp.n_actions).mean(axis=1)
 
 
-def _greedy_values(mdp: FiniteMDP, policies: NDArray[np.integer]) -> FloatArray:
-    """start·V^π of every policy in ``policies`` (K, N, S), each distinct policy evaluated once."""
-    start = np.asarray(mdp.start)
-    cache: dict[bytes, float] = {}
-    K, N, _ = policies.shape
-    value = np.empty((K, N))
-    for k in range(K):
-        for n in range(N):
-            key = policies[k, n].tobytes()
-            if key not in cache:
-                cache[key] = float(start @ evaluate(mdp, policies[k, n]))
-            value[k, n] = cache[key]
-    return value
-
-
 def assess(
     result: TrainResult,
     mdp: FiniteMDP,
@@ -537,7 +522,8 @@ def assess(
         result=result, mdp=mdp, Q=Q, fixed_point=fixed, reachable=live, error=err, max_error=max_error,
         mean_error=abs_live.mean(axis=(2, 3)), max_error_optimal=max_opt, max_error_fixed_point=fp_err,
         spread_seeds=bids.std(axis=1), spread_clones=per_clone.max(axis=3) - per_clone.min(axis=3), recorded=rec,
-        value=_greedy_values(mdp, result.policy[rec]), v_star=float(np.asarray(mdp.start) @ sol.V),
+        value=evaluate_policies(mdp, result.policy[rec]) @ np.asarray(mdp.start),
+        v_star=float(np.asarray(mdp.start) @ sol.V),
         steps_to={float(e): steps_until(steps, max_error, float(e)) for e in epsilons},
         steps_to_optimal={float(e): steps_until(steps, max_opt, float(e)) for e in epsilons},
         resolution=int(gaps.max()) if gaps.size else 0,

@@ -53,6 +53,7 @@ __all__ = [
     "FixedPoint",
     "FixedPointError",
     "bellman_bids",
+    "check_profile",
         "solve_fixed_point",
     "terminal_mask",
     "truthful_fixed_point",
@@ -113,6 +114,29 @@ def validate_society(mdp: object, mechanism: object, clones: object) -> int:
         raise ValueError(f"clones must be an int >= 1 (1 = solitary, 2 = cloned); got {clones!r}.")
     validate_mechanism(mechanism, mdp.n_actions * int(clones))
     return int(clones)
+
+
+def check_profile(bids: object, n_states: int, n_bidders: int) -> FloatArray:
+    """A bid profile ``bids[s, m]`` as a finite float array (S, M), or a clear error naming the entry.
+
+    The one check of a profile the analyses take (exploitability, best responses).
+    """
+    try:
+        arr = np.asarray(bids, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"bids must be an array of real numbers of shape (n_states, M) = {(n_states, n_bidders)}; {err}."
+        ) from err
+    if arr.shape != (n_states, n_bidders):
+        raise ValueError(
+            f"bids has shape {arr.shape}; it must be (n_states, n_actions * clones) = {(n_states, n_bidders)}, "
+            "bids[s, m] for bidder m (primitive m % n_actions)."
+        )
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        s, m = (int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"bids[{s}, {m}] = {arr[s, m]!r} is non-finite; every bid must be a finite number.")
+    return arr
 
 
 def terminal_mask(mdp: FiniteMDP) -> NDArray[np.bool_]:

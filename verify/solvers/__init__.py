@@ -1,6 +1,6 @@
 """The exact solvers: one file per method, all on the (S·A, S) Bellman core of :mod:`verify.bellman`."""
 
-from verify.solvers.evaluate import evaluate
+from verify.solvers.evaluate import evaluate, evaluate_policies
 from verify.solvers.horizon import solve_horizon
 from verify.solvers.hybrid import value_then_policy_iteration
 from verify.solvers.lp import linear_program
@@ -10,6 +10,7 @@ from verify.solvers.vi import value_iteration
 
 __all__ = [
     "evaluate",
+    "evaluate_policies",
     "linear_program",
     "modified_policy_iteration",
     "policy_iteration",

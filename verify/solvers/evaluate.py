@@ -12,7 +12,7 @@ from tasks.mdp import ROW_SUM_TOL, FiniteMDP
 from verify.bellman import Kernel, policy_kernel, problem_from_mdp
 from verify.solvers._common import solve_policy_system
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "evaluate_policies"]
 
 
 def _validate_policy(policy: Any, S: int, A: int) -> NDArray[np.int64] | NDArray[np.float64]:
@@ -84,3 +84,21 @@ def evaluate(mdp: FiniteMDP, policy: Any) -> NDArray[np.float64]:
             K_pi = sp.csr_array(W @ problem.K)
     scale = 1.0 + float(np.abs(R_pi).max()) / (1.0 - problem.g_hi)
     return solve_policy_system(K_pi, R_pi, problem, None, target=1e-12 * scale)
+
+
+def evaluate_policies(mdp: FiniteMDP, policies: Any) -> NDArray[np.float64]:
+    """V^π of every deterministic policy in ``policies`` (..., S), shape (..., S); each distinct one solved once.
+
+    Learning runs record a greedy policy per checkpoint and seed, and most of them repeat: this
+    evaluates every distinct policy exactly once with :func:`evaluate`.
+    """
+    stack = np.asarray(policies)
+    flat = stack.reshape(-1, mdp.n_states)
+    cache: dict[bytes, NDArray[np.float64]] = {}
+    out = np.empty(flat.shape, dtype=np.float64)
+    for k, pi in enumerate(flat):
+        key = pi.tobytes()
+        if key not in cache:
+            cache[key] = evaluate(mdp, pi)
+        out[k] = cache[key]
+    return out.reshape(stack.shape)
