@@ -235,6 +235,23 @@ def _with_env_steps(method: Any) -> Any:
     return lambda params, seed, s, progress, rng, t: method(params, seed, s, progress, rng)
 
 
+def _checked_bids(sample: Any, name: str, n_bidders: int) -> Any:
+    """``sample`` whose every answer must be a real array of shape s.shape + (M,): a learner that returns
+    another shape would otherwise be auctioned with the wrong bidders, silently."""
+
+    def checked(params: Any, seed: IntArray, s: IntArray, progress: float, rng: Any, t: int) -> FloatArray:
+        bids = np.asarray(sample(params, seed, s, progress, rng, t))
+        want = (*np.shape(s), n_bidders)
+        if bids.shape != want or bids.dtype.kind not in "iuf":
+            raise ValueError(
+                f"learner {name!r}: sample returned {bids.dtype} bids of shape {bids.shape} for states of shape "
+                f"{np.shape(s)}; it must return real bids of shape {want}, one per bidder (M = A·clones)."
+            )
+        return bids.astype(np.float64, copy=False)
+
+    return checked
+
+
 class _History:
     """What :func:`train` records at every checkpoint: mean bids, greedy policies, the full bid parameters."""
 
@@ -351,7 +368,7 @@ def train(
 
     rng = np.random.default_rng(np.random.SeedSequence(list(seed_tuple)))
     params = agent.init(N, S, A, clones, rng)
-    sample = _with_env_steps(agent.sample)
+    sample = _checked_bids(_with_env_steps(agent.sample), agent.name, A * clones)
     act = _with_env_steps(agent.act) if agent.monolithic else None  # type: ignore[attr-defined]
     seed = np.repeat(np.arange(N), E).reshape(N, E)
     s = env.start((N, E), rng)

@@ -189,3 +189,16 @@ def test_the_authors_truncation_credits_nothing_at_a_time_limit() -> None:
     np.testing.assert_allclose(boot.final_bids[:, 0], [[0.9801, 0.99, 0.9801, 0.99]] * 2, atol=1e-6)
     with pytest.raises(ValueError, match="truncation must be one of"):
         train(mdp, "ccv", truncation="end", **kw)
+
+
+def test_a_learner_that_bids_for_the_wrong_bidders_is_refused() -> None:
+    """Bids of shape (..., 3) for a society of 4 bidders would be auctioned silently; they are an error."""
+    import tasks
+    from mechanism.learners import LEARNERS
+
+    class ThreeBids(LEARNERS["valuation"]):  # type: ignore[misc, valid-type]
+        def sample(self, params, seed, s, progress, rng, env_steps=0):  # type: ignore[no-untyped-def]
+            return super().sample(params, seed, s, progress, rng, env_steps=env_steps)[..., :3]
+
+    with pytest.raises(ValueError, match=r"sample returned float64 bids of shape \(10, 32, 3\).*\(10, 32, 4\)"):
+        train(tasks.chain(6), "ccv", clones=2, learner=ThreeBids(), steps=640, seeds=10)
