@@ -71,6 +71,52 @@ def _check_finite(arr: NDArray[np.float64], name: str) -> None:
         raise ValueError(f"{name}{list(idx)} = {float(arr[idx])!r} is not finite; every entry must be a finite number.")
 
 
+#: Row sums this close to 1 are rounding, not error: such rows are stored as given.
+_EXACT_ENOUGH = 2.0**-40
+
+
+def _row_sums(K: Kernel) -> NDArray[np.float64]:
+    if isinstance(K, np.ndarray):
+        return K.sum(axis=-1).ravel()
+    return np.asarray(K.sum(axis=1)).ravel()
+
+
+def _normalised_rows(K: Kernel, S: int, A: int, available: NDArray[np.bool_]) -> Kernel:
+    """Check that every used row sums to 1 within ``ROW_SUM_TOL`` and divide it by its sum.
+
+    Normalising here is what makes validation and the solvers agree: a row accepted at 1 + 5e-9
+    would otherwise give a contraction modulus γ·(1 + 5e-9) >= 1 for γ close to 1, and every solver
+    would refuse an MDP that construction accepted. An all-zero row of an unavailable action becomes
+    a self-loop; other rows of unavailable actions must be distributions too.
+    """
+    sums = _row_sums(K)
+    unused = ~available.ravel() & (sums == 0.0)
+    dev = np.where(unused, 0.0, np.abs(sums - 1.0))
+    worst = int(np.argmax(dev))
+    if dev[worst] > ROW_SUM_TOL:
+        s, a = divmod(worst, A)
+        raise ValueError(
+            f"P[{s}, {a}, :] sums to {float(sums[worst])!r}, not 1 (tolerance {ROW_SUM_TOL:g}; "
+            f"{int((dev > ROW_SUM_TOL).sum())} rows are off, this is the worst). "
+            "Normalise each row: P / P.sum(axis=-1, keepdims=True)."
+        )
+    # Rows already at 1 up to rounding are left bit-for-bit as given (dense and CSR agree).
+    scale = np.where(unused | (dev <= _EXACT_ENOUGH), 1.0, sums)
+    rows_loop = np.flatnonzero(unused)
+    if isinstance(K, np.ndarray):
+        K2 = K.reshape(S * A, S)
+        if (scale != 1.0).any():
+            K2 /= scale[:, None]
+        K2[rows_loop, rows_loop // A] = 1.0
+        return K
+    if (scale != 1.0).any():
+        K = sp.csr_array(sp.diags_array(1.0 / scale) @ K)
+    if rows_loop.size:
+        K = sp.csr_array(K + sp.csr_array((np.ones(rows_loop.size), (rows_loop, rows_loop // A)), shape=K.shape))
+        K.sort_indices()
+    return K
+
+
 @dataclass(frozen=True, eq=False)
 class FiniteMDP:
     """A finite, discounted Markov decision process.
@@ -92,6 +138,15 @@ class FiniteMDP:
         for every action. Default: no terminal states.
     time_limit : int, optional
         Episode length after which a rollout is *truncated* (bootstrapped, not terminated).
+    available : bool array (S, A), optional
+        ``available[s, a]`` says whether action ``a`` may be taken in state ``s`` (action sets that
+        differ by state, QuantEcon's and gymnasium's "infeasible actions"). Default: every action
+        everywhere. An entry ``R[s, a] = -inf`` is read as "not available" too (QuantEcon's product
+        form); it is stored as 0 with ``available[s, a] = False``. Every state needs at least one
+        available action. The row ``P[s, a, :]`` of an unavailable action is never used: it may be
+        all zeros (stored as a self-loop so the kernel stays stochastic). Every solver, fixed point,
+        society and learner honours the mask: an unavailable action is never chosen and its
+        primitive never wins that state.
     name : str
         A label for reports, e.g. the registry id.
 
@@ -109,6 +164,7 @@ class FiniteMDP:
     terminal: NDArray[np.bool_] | None = None
     time_limit: int | None = None
     name: str = field(default="", compare=False)
+    available: NDArray[np.bool_] | None = None
 
     def __post_init__(self) -> None:
         R = as_float_array(self.R, "R")
@@ -117,8 +173,10 @@ class FiniteMDP:
         S, A = R.shape
         if S == 0 or A == 0:
             raise ValueError(f"R has shape {R.shape}; an MDP needs at least one state and one action.")
+        available = self._validate_available(self.available, R)
+        R[~available] = 0.0
         _check_finite(R, "R")
-        P = self._validate_kernel(self.P, S, A)
+        P = self._validate_kernel(self.P, S, A, available)
         gamma = self._validate_gamma(self.gamma)
         terminal = self._validate_terminal(self.terminal, S)
         start = self._validate_start(self.start, S, terminal)
@@ -129,6 +187,7 @@ class FiniteMDP:
             if self.time_limit < 1:
                 raise ValueError(f"time_limit must be >= 1; got {self.time_limit}.")
         R.setflags(write=False)
+        available.setflags(write=False)
         start.setflags(write=False)
         terminal.setflags(write=False)
         if isinstance(P, np.ndarray):
@@ -137,6 +196,7 @@ class FiniteMDP:
             P.data.setflags(write=False)
         object.__setattr__(self, "P", P)
         object.__setattr__(self, "R", R)
+        object.__setattr__(self, "available", available)
         object.__setattr__(self, "gamma", gamma)
         object.__setattr__(self, "start", start)
         object.__setattr__(self, "terminal", terminal)
@@ -144,17 +204,45 @@ class FiniteMDP:
 
     # ------------------------------------------------------------------ validation
     @staticmethod
-    def _validate_kernel(P: Any, S: int, A: int) -> Kernel:
+    def _validate_available(available: Any, R: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """The (S, A) mask of available actions: the given mask, and ``R = -inf`` read as unavailable."""
+        S, A = R.shape
+        if available is None:
+            mask = np.ones((S, A), dtype=bool)
+        else:
+            mask = np.asarray(available)
+            if mask.dtype != bool:
+                if mask.dtype.kind in "iu" and np.isin(mask, (0, 1)).all():
+                    mask = mask.astype(bool)
+                else:
+                    raise TypeError(
+                        f"available must be a boolean mask of shape ({S}, {A}) (True = the action may be taken); "
+                        f"got dtype {mask.dtype}."
+                    )
+            if mask.shape != (S, A):
+                raise ValueError(f"available has shape {mask.shape}; it must be a boolean mask of shape ({S}, {A}).")
+            mask = mask.copy()
+        mask &= ~np.isneginf(R)
+        empty = ~mask.any(axis=1)
+        if empty.any():
+            s = int(np.argmax(empty))
+            raise ValueError(
+                f"state {s} has no available action (available[{s}, :] is all False or R[{s}, :] is all -inf); "
+                "every state needs at least one: make it terminal, or allow an action there."
+            )
+        return mask
+
+    @staticmethod
+    def _validate_kernel(P: Any, S: int, A: int, available: NDArray[np.bool_]) -> Kernel:
         if sp.issparse(P):
             if P.ndim != 2 or P.shape != (S * A, S):
                 raise ValueError(
                     f"sparse P has shape {P.shape}; it must be (n_states * n_actions, n_states) = "
                     f"({S * A}, {S}) with rows ordered s-major (row s * n_actions + a), matching R {(S, A)}."
                 )
-            K = sp.csr_array(P, dtype=np.float64) if P.dtype.kind in "fiu" else None
-            if K is None:
+            if P.dtype.kind not in "fiu":
                 raise TypeError(f"sparse P has dtype {P.dtype}; pass real numbers.")
-            K = K.copy()
+            K = sp.csr_array(P, dtype=np.float64).copy()
             K.sum_duplicates()
             K.sort_indices()
             _check_finite(K.data, "P.data (sparse)")
@@ -166,7 +254,6 @@ class FiniteMDP:
                     f"P[{s}, {a}, {int(K.indices[k])}] = {float(K.data[k])!r} is negative; "
                     "probabilities must be >= 0."
                 )
-            sums = np.asarray(K.sum(axis=1)).ravel()
         else:
             K = as_float_array(P, "P")
             if K.ndim != 3:
@@ -182,17 +269,7 @@ class FiniteMDP:
             if (K < 0).any():
                 idx = tuple(int(i) for i in np.argwhere(K < 0)[0])
                 raise ValueError(f"P{list(idx)} = {float(K[idx])!r} is negative; probabilities must be >= 0.")
-            sums = K.sum(axis=2).ravel()
-        dev = np.abs(sums - 1.0)
-        worst = int(np.argmax(dev))
-        if dev[worst] > ROW_SUM_TOL:
-            s, a = divmod(worst, A)
-            raise ValueError(
-                f"P[{s}, {a}, :] sums to {float(sums[worst])!r}, not 1 (tolerance {ROW_SUM_TOL:g}; "
-                f"{int((dev > ROW_SUM_TOL).sum())} rows are off, this is the worst). "
-                "Normalise each row: P / P.sum(axis=-1, keepdims=True)."
-            )
-        return K
+        return _normalised_rows(K, S, A, available)
 
     @staticmethod
     def _validate_gamma(gamma: Any) -> float:

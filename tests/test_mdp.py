@@ -346,3 +346,86 @@ def test_sparse_duplicates_are_summed():
     mdp = FiniteMDP(K, np.zeros((2, 2)), 0.9, start=np.array([1.0, 0.0]))
     assert mdp.P[0, 1] == 1.0
     assert mdp.P.nnz == 4
+
+
+# ------------------------------------------------------------------ validation and solvers agree (issue 11 §3)
+@pytest.mark.parametrize("sparse", [False, True])
+def test_rows_inside_tolerance_are_normalised_so_every_solver_accepts_them(sparse):
+    # Rows summing to 1 + 5e-9 (inside ROW_SUM_TOL = 1e-8) with γ close to 1 used to pass validation
+    # and then be refused by every solver (contraction modulus 1.000000004).
+    P = np.array([[[0.5, 0.5 + 5e-9], [1.0, 0.0]], [[0.0, 1.0 + 5e-9], [0.3, 0.7]]])
+    R = np.array([[1.0, 0.0], [0.0, 2.0]])
+    kernel = sp.csr_array(P.reshape(4, 2)) if sparse else P
+    mdp = FiniteMDP(kernel, R, 1 - 1e-9)
+    np.testing.assert_allclose(mdp.dense_P.sum(axis=2), 1.0, rtol=0, atol=4e-16)
+    import verify
+
+    # Any γ < 1 the rows allow is solvable now; at 1 − 1e-6 the values (~2e6) still have digits to spare.
+    near = dataclasses.replace(mdp, gamma=1 - 1e-6)
+    V_pi, V_lp = verify.solve(near, method="pi", tol=1e-2).V, verify.solve(near, method="lp", tol=1e-2).V
+    np.testing.assert_allclose(V_pi, V_lp, rtol=1e-9)
+    assert verify.solve(mdp, method="pi", tol=1e3).V.max() > 1e9
+
+
+def test_rows_at_one_up_to_rounding_are_stored_bit_for_bit():
+    P = np.full((10, 1, 10), 0.1)  # each row sums to 0.9999999999999999 in float64
+    mdp = FiniteMDP(P, np.zeros((10, 1)), 0.9)
+    np.testing.assert_array_equal(mdp.P, P)
+
+
+# ------------------------------------------------------------------ action sets that differ by state
+def _masked_mdp(available=None, R=None):
+    P = np.zeros((2, 2, 2))
+    P[:, 0, 0] = 1.0
+    P[:, 1, 1] = 1.0
+    R = np.array([[0.0, 1.0], [2.0, 0.0]]) if R is None else R
+    return FiniteMDP(P, R, 0.9, available=available)
+
+
+def test_available_defaults_to_every_action_and_is_read_only():
+    mdp = _masked_mdp()
+    assert mdp.available.shape == (2, 2)
+    assert mdp.available.all()
+    with pytest.raises(ValueError, match="read-only"):
+        mdp.available[0, 0] = False
+
+
+def test_minus_inf_reward_reads_as_unavailable_and_is_stored_as_zero():
+    mdp = _masked_mdp(R=np.array([[0.0, -np.inf], [2.0, 0.0]]))
+    assert mdp.available.tolist() == [[True, False], [True, True]]
+    assert mdp.R[0, 1] == 0.0
+    assert np.isfinite(mdp.R).all()
+
+
+def test_all_zero_row_of_an_unavailable_action_becomes_a_self_loop():
+    P = np.zeros((2, 2, 2))
+    P[0, 0, 1] = P[1, 0, 0] = P[1, 1, 1] = 1.0  # P[0, 1, :] is all zeros: action 1 is not offered in state 0
+    mdp = FiniteMDP(P, np.ones((2, 2)), 0.9, available=[[True, False], [True, True]])
+    assert mdp.dense_P[0, 1].tolist() == [1.0, 0.0]
+    sparse = FiniteMDP(sp.csr_array(P.reshape(4, 2)), np.ones((2, 2)), 0.9, available=[[1, 0], [1, 1]])
+    np.testing.assert_array_equal(sparse.dense_P, mdp.dense_P)
+
+
+def test_all_zero_row_of_an_available_action_is_refused():
+    P = np.zeros((2, 2, 2))
+    P[0, 0, 1] = P[1, 0, 0] = P[1, 1, 1] = 1.0
+    with pytest.raises(ValueError, match=r"P\[0, 1, :\] sums to 0.0"):
+        FiniteMDP(P, np.ones((2, 2)), 0.9)
+
+
+@pytest.mark.parametrize(
+    ("available", "error", "match"),
+    [
+        (np.ones((2, 3), bool), ValueError, r"shape \(2, 3\).*\(2, 2\)"),
+        (np.full((2, 2), 0.5), TypeError, "boolean mask"),
+        ([[False, False], [True, True]], ValueError, "state 0 has no available action"),
+    ],
+)
+def test_bad_available_masks_are_refused(available, error, match):
+    with pytest.raises(error, match=match):
+        _masked_mdp(available=available)
+
+
+def test_a_state_whose_rewards_are_all_minus_inf_is_refused():
+    with pytest.raises(ValueError, match="state 1 has no available action"):
+        _masked_mdp(R=np.array([[0.0, 1.0], [-np.inf, -np.inf]]))
