@@ -79,7 +79,7 @@ SETTINGS: Mapping[str, tuple[Callable[..., FiniteMDP], tuple[tuple[dict[str, Any
                 ({"map_name": "8x8"}, "gymnasium FrozenLake-v1 8x8, slippery"),
             ),
         ),
-        "taxi": (taxi, (({}, "gymnasium Taxi-v3: 500 states plus the terminal, 6 actions"),)),
+        "taxi": (taxi, (({}, "gymnasium Taxi-v3/v4 (one table): 500 states plus the terminal, 6 actions"),)),
         "random": (
             random_mdp,
             (
