@@ -1,6 +1,6 @@
 """Auctions as pure functions, societies of bidders, and the vectorised society simulator."""
 
-from mechanism.auction import Auction, auction, validate_mechanism
+from mechanism.auction import Auction, auction, auction_at, validate_for_mask, validate_mechanism
 from mechanism.bidders import BetaBids, BidSource, GaussianBids, TableBids, as_bid_source
 from mechanism.learners import LEARNERS, SOCIETY_LEARNERS
 from mechanism.ledger import credit_gap, cumulative_discounts, ledger
@@ -16,7 +16,7 @@ from mechanism.rules import (
     second_price,
     zero_price,
 )
-from mechanism.society import Society, primitive_of
+from mechanism.society import Society, bidder_mask, primitive_of
 from mechanism.train import TrainConfig, TrainResult, train
 
 __all__ = [
@@ -39,6 +39,8 @@ __all__ = [
     "Trajectories",
     "as_bid_source",
     "auction",
+    "auction_at",
+    "bidder_mask",
     "credit_gap",
     "cumulative_discounts",
     "first_price",
@@ -53,6 +55,7 @@ __all__ = [
     "second_highest_bid",
     "second_price",
     "train",
+    "validate_for_mask",
     "validate_mechanism",
     "zero_price",
 ]

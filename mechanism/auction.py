@@ -11,6 +11,29 @@ bids b of the state s auctioned at step t it returns
 
 Computing the credit of s from the same call that auctions s is what lets a top-two rule get b⁽¹⁾,
 b⁽²⁾ once per bid array. :func:`validate_mechanism` is the one-time contract check of a mechanism.
+
+**Action masks: who takes part** (the one home of the rule; DESIGN §1). When an MDP's action ``a``
+is unavailable at s (:attr:`tasks.FiniteMDP.available`), every bidder of primitive ``a``, clones
+included, takes no part in the auction of s. ``auction(mechanism, bids, available=takes_part)``
+holds each auction among the bidders that take part, in their index order, and calls the
+mechanism on *their bids only* (an array (..., k), k the number taking part), so:
+
+* a bidder that takes no part never wins, pays nothing and is not seen by the mechanism: its
+  entry of ``bids`` is never read (Agora writes NaN there, "no bid"), and no NaN or −inf reaches
+  a user's rule;
+* ties, prices and the lookahead are those of the smaller auction: b⁽¹⁾ and b⁽²⁾ are taken over
+  the bidders that take part, so the seller of s is credited L(available bids at s);
+* with ``clones >= 2`` every available primitive has a twin, so every auction has k >= 2;
+* a *lone bidder* (k = 1: a solitary society with one available action at s) holds an auction
+  without a competitor, exactly as a one-bidder society does (:mod:`mechanism.rules`): it wins,
+  a second price is 0 (a reserve price of 0), and so is a second-price lookahead (ccv credits 0
+  for a state with one available action); a first price is its own bid, a first-price lookahead
+  its own bid. A user's rule is called on the (..., 1) array and must handle it;
+  :func:`validate_for_mask` checks this once for every auction size a mask holds.
+
+Callers get the (S, M) mask of who takes part from :func:`mechanism.society.bidder_mask` (the
+(S, A) action mask expanded to the bidders, ``available[s, m % A]``) and pass its rows for the
+states auctioned. Without a mask (``available=None``, or every action available) nothing changes.
 """
 
 from __future__ import annotations
@@ -19,12 +42,12 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from mechanism.market import Mechanism, MechanismError, TopTwo, _describe
 from mechanism.rules import _first_true, _top_two
 
-__all__ = ["Auction", "auction", "validate_mechanism"]
+__all__ = ["Auction", "auction", "auction_at", "validate_for_mask", "validate_mechanism"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -39,12 +62,18 @@ class Auction(NamedTuple):
     value: FloatArray  #: (...) L(b), the credit the seller of this state receives
 
 
-def _top_two_auction(fast: TopTwo, bids: FloatArray) -> Auction:
-    """The fast path: everything from b⁽¹⁾ and b⁽²⁾ of each bid array, computed once."""
+def _top_two_auction(fast: TopTwo, bids: FloatArray, lone: NDArray[np.bool_] | None = None) -> Auction:
+    """The fast path: everything from b⁽¹⁾ and b⁽²⁾ of each bid array, computed once.
+
+    ``lone`` marks auctions with a single bidder taking part (the others' bids set to −inf by
+    :func:`auction`): their b⁽²⁾ is 0, the one-bidder convention.
+    """
     if bids.shape[-1] == 1:
         first, second = bids[..., 0], np.zeros(bids.shape[:-1])
     else:
         first, second = _top_two(bids)
+        if lone is not None:
+            second = np.where(lone, 0.0, second)
     if np.isnan(first).any():
         raise ValueError("bids contain NaN; every bid must be a number (check the bid source).")
     winner = _first_true(bids == first[..., None])
@@ -56,22 +85,103 @@ def _top_two_auction(fast: TopTwo, bids: FloatArray) -> Auction:
     return Auction(winner, price, payments, stats.get(fast.lookahead, zero))
 
 
-def auction(mechanism: Mechanism, bids: FloatArray) -> Auction:
-    """Hold the auctions of ``bids`` (..., M) under ``mechanism``: winner, payments and the seller's credit.
-
-    Every user function is called through the validating methods of :class:`Mechanism`, so a
-    rule that raises or returns NaN, a wrong shape or an invalid winner is a
-    :class:`~mechanism.market.MechanismError` naming it.
-    """
-    bids = np.asarray(bids, dtype=np.float64)
-    if bids.ndim == 0 or bids.shape[-1] == 0:
-        raise ValueError(f"bids must have shape (..., M) with M >= 1 bidders; got shape {bids.shape}.")
+def _held(mechanism: Mechanism, bids: FloatArray) -> Auction:
+    """The auctions of ``bids`` (..., M) with every bidder taking part."""
     if mechanism.fast_path is not None:
         return _top_two_auction(mechanism.fast_path, bids)
     winner = mechanism.winner(bids)
     payments = mechanism.charge(bids, winner)
     price = np.take_along_axis(payments, winner[..., None], axis=-1)[..., 0]
     return Auction(winner, price, payments, mechanism.credit(bids))
+
+
+def _participants(available: ArrayLike, shape: tuple[int, ...]) -> NDArray[np.bool_]:
+    """``available`` as a bool mask of the bids' shape, each auction with at least one bidder taking part."""
+    mask = np.asarray(available)
+    if mask.dtype != bool:
+        raise TypeError(f"available must be a boolean mask of who takes part in each auction; got dtype {mask.dtype}.")
+    try:
+        mask = np.broadcast_to(mask, shape)
+    except ValueError as err:
+        raise ValueError(f"available has shape {mask.shape}; it must broadcast to the bids' shape {shape}.") from err
+    if not mask.any(axis=-1).all():
+        at = tuple(int(i) for i in np.argwhere(~mask.any(axis=-1))[0])
+        raise ValueError(
+            f"the auction at index {at} has no bidder taking part (available is all False there); every "
+            "state needs an available action (tasks.FiniteMDP guarantees one)."
+        )
+    return mask
+
+
+def _grouped(mechanism: Mechanism, bids: FloatArray, part: NDArray[np.bool_]) -> Auction:
+    """Masked auctions through the mechanism's own rules, one call per number k of bidders taking part.
+
+    The k bidders of each auction keep their index order (a stable sort puts them first), so a
+    rule's tie-break among them is unchanged; results are mapped back to the M bidders.
+    """
+    M = bids.shape[-1]
+    flat, part2 = bids.reshape(-1, M), part.reshape(-1, M)
+    counts = part2.sum(axis=1)
+    order = np.argsort(~part2, axis=1, kind="stable")
+    n = flat.shape[0]
+    winner, price, value = np.empty(n, dtype=np.intp), np.empty(n), np.empty(n)
+    payments = np.zeros((n, M))
+    for k in np.unique(counts):
+        rows = np.flatnonzero(counts == k)
+        cols = order[rows, :k]
+        held = _held(mechanism, np.take_along_axis(flat[rows], cols, axis=1))
+        winner[rows] = np.take_along_axis(cols, held.winner[:, None], axis=1)[:, 0]
+        price[rows], value[rows] = held.price, held.value
+        payments[rows[:, None], cols] = held.payments
+    lead = bids.shape[:-1]
+    return Auction(winner.reshape(lead), price.reshape(lead), payments.reshape(bids.shape), value.reshape(lead))
+
+
+def auction(mechanism: Mechanism, bids: FloatArray, available: ArrayLike | None = None) -> Auction:
+    """Hold the auctions of ``bids`` (..., M) under ``mechanism``: winner, payments and the seller's credit.
+
+    Every user function is called through the validating methods of :class:`Mechanism`, so a
+    rule that raises or returns NaN, a wrong shape or an invalid winner is a
+    :class:`~mechanism.market.MechanismError` naming it.
+
+    Parameters
+    ----------
+    mechanism : Mechanism
+    bids : array (..., M)
+    available : bool array broadcasting to (..., M), optional
+        Which bidders take part in each auction (an action mask expanded to the bidders, module
+        docstring); the others' bids are never read and they win and pay nothing. Default: all.
+    """
+    bids = np.asarray(bids, dtype=np.float64)
+    if bids.ndim == 0 or bids.shape[-1] == 0:
+        raise ValueError(f"bids must have shape (..., M) with M >= 1 bidders; got shape {bids.shape}.")
+    if available is None:
+        return _held(mechanism, bids)
+    part = _participants(available, bids.shape)
+    if part.all():
+        return _held(mechanism, bids)
+    if mechanism.fast_path is not None:
+        # −inf never wins nor ties a finite top bid; an auction left with one bidder has b⁽²⁾ = 0.
+        lone = part.sum(axis=-1) == 1
+        return _top_two_auction(mechanism.fast_path, np.where(part, bids, -np.inf), lone)
+    return _grouped(mechanism, bids, part)
+
+
+def auction_at(
+    mechanism: Mechanism, bids: FloatArray, states: NDArray[np.intp], takes_part: NDArray[np.bool_] | None
+) -> Auction:
+    """The auctions of the states ``states`` (...) with bids (..., M), under an (S, M) mask of who takes part.
+
+    The simulator's and the training loop's auction step. With a mask (:func:`mechanism.society.bidder_mask`;
+    None: everyone takes part) the bids of the bidders that take no part are overwritten with NaN
+    *in place* (what Agora records for them: no bid; ``bids`` must be writeable) and the auction
+    is held among the others (module docstring).
+    """
+    if takes_part is None:
+        return auction(mechanism, bids)
+    part = takes_part[states]
+    np.copyto(bids, np.nan, where=~part)
+    return auction(mechanism, bids, part)
 
 
 # ---------------------------------------------------------------------------- the contract check
@@ -159,4 +269,28 @@ def validate_mechanism(mechanism: Mechanism, n_bidders: int) -> Mechanism:
                     f"on the {field}: {getattr(first, field)[k]!r} against {getattr(fast, field)[k]!r} for bids "
                     f"{np.round(bids[k], 6).tolist()}. Drop the declaration or fix the rules."
                 )
+    return mechanism
+
+
+def validate_for_mask(mechanism: Mechanism, takes_part: NDArray[np.bool_] | None, n_bidders: int) -> Mechanism:
+    """:func:`validate_mechanism` for ``n_bidders`` and for every smaller auction an action mask holds.
+
+    ``takes_part`` (S, M) says which bidders take part at each state (:func:`mechanism.society.bidder_mask`;
+    None: all). Under a mask the mechanism is called on the bids of the k bidders that take part
+    (module docstring), so its rules must work for every such k; a rule that does not is a
+    :class:`MechanismError` naming a state that needs it.
+    """
+    validate_mechanism(mechanism, n_bidders)
+    if takes_part is None:
+        return mechanism
+    counts = np.asarray(takes_part).sum(axis=1)
+    for k in np.unique(counts[counts != n_bidders]):
+        try:
+            validate_mechanism(mechanism, int(k))
+        except MechanismError as err:
+            s = int(np.argmax(counts == k))
+            raise MechanismError(
+                f"{err} (The MDP's action mask leaves {int(k)} of {n_bidders} bidders in the auction at state {s}: "
+                "the mechanism is called on the bids of the bidders that take part only.)"
+            ) from err
     return mechanism

@@ -60,17 +60,21 @@ class BidSource(Protocol):
 
 
 # ---------------------------------------------------------------------------- validation
-def _table(x: ArrayLike, name: str) -> FloatArray:
+def _table(x: ArrayLike, name: str, no_bid: bool = False) -> FloatArray:
+    """A finite (S, K) parameter table; with ``no_bid``, NaN is allowed too (a bid table's "no bid")."""
     arr = as_float_array(x, name)
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(
             f"{name} must have shape (n_states, n_columns) with a column per primitive or per bidder; "
             f"got shape {arr.shape}."
         )
-    bad = ~np.isfinite(arr)
+    bad = ~np.isfinite(arr) & ~(no_bid & np.isnan(arr))
     if bad.any():
         s, k = (int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{name}[{s}, {k}] = {float(arr[s, k])!r} is not finite; every bid parameter must be finite.")
+        allowed = " (or NaN for no bid)" if no_bid else ""
+        raise ValueError(
+            f"{name}[{s}, {k}] = {float(arr[s, k])!r} is not finite; every bid parameter must be finite{allowed}."
+        )
     return arr
 
 
@@ -138,7 +142,10 @@ class TableBids(_ParameterTable):
     Parameters
     ----------
     table : array (S, K)
-        Finite bids, one column per bidder (or per primitive, before :meth:`for_society`).
+        Finite bids, one column per bidder (or per primitive, before :meth:`for_society`). NaN
+        means "no bid": allowed only where the bidder's primitive is unavailable (an action mask,
+        :mod:`mechanism.auction`), which :func:`mechanism.rollout` checks; the fixed points and the
+        learners write NaN there.
     """
 
     table: FloatArray
@@ -146,7 +153,7 @@ class TableBids(_ParameterTable):
     _PARAMS: ClassVar[str] = "table"
 
     def __post_init__(self) -> None:
-        table = _table(self.table, "table").copy()
+        table = _table(self.table, "table", no_bid=True).copy()
         by_column = np.ascontiguousarray(table.T)
         _frozen(table, by_column)
         object.__setattr__(self, "table", table)
@@ -275,7 +282,7 @@ class BetaBids(_ParameterTable):
             s, k = (int(i) for i in np.argwhere((mean <= 0) | (mean >= 1))[0])
             raise ValueError(
                 f"mean[{s}, {k}] = {float(mean[s, k])!r}; a Beta mean must lie strictly between 0 and 1. "
-                "Rescale rewards into (0, 1) (tasks.rescale_rewards) or use GaussianBids."
+                "Rescale rewards into (0, 1) (verify.rescale_rewards) or use GaussianBids."
             )
         kappa = _like(self.concentration, mean.shape, "concentration").copy()
         if (kappa <= 0).any():

@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from mechanism.auction import auction, validate_mechanism
-from mechanism.bidders import as_bid_source
+from mechanism.auction import auction_at, validate_for_mask
+from mechanism.bidders import TableBids, as_bid_source
 from mechanism.market import Mechanism
 from mechanism.registry import resolve_mechanism
 from mechanism.society import Society
@@ -63,7 +63,8 @@ class Trajectories:
     states : int (E, T)
         s_t, the state auctioned at step t.
     bids : float (E, T, M)
-        b_t, every bidder's bid for s_t.
+        b_t, every bidder's bid for s_t; NaN ("no bid") for a bidder whose primitive's action is
+        unavailable at s_t: it took no part in the auction (:mod:`mechanism.auction`).
     winners, primitives : int (E, T)
         i*, the winning bidder, and the primitive it plays (the action taken).
     rewards : float (E, T)
@@ -90,7 +91,8 @@ class Trajectories:
     final_states : int (E,)
         The state each episode ended in (after its last step).
     final_bids : float (E, M)
-        The bids drawn at the final state (the ones the bootstrap credit was computed from).
+        The bids drawn at the final state (the ones the bootstrap credit was computed from), NaN
+        for the bidders that take no part there.
     gamma : float
         The MDP's discount factor.
     mechanism : str
@@ -209,11 +211,15 @@ def rollout(
     ----------
     mdp : tasks.FiniteMDP
         Primitive i plays action i (literal actions), so ``society.n_primitives`` must equal
-        the number of actions.
+        the number of actions. Where action i is unavailable (``mdp.available[s, i]`` False), the
+        bidders of primitive i, clones included, take no part in the auction of s: they never win
+        there (the rule of :mod:`mechanism.auction`).
     bidders : array (S, N) or (S, M), or a bid source
         A deterministic bid table (one column per primitive, shared by its clones, or one per
-        bidder), or a :class:`mechanism.BidSource` such as :class:`mechanism.BetaBids`;
-        see :func:`mechanism.as_bid_source`.
+        bidder; NaN, "no bid", only where the primitive is unavailable), or a
+        :class:`mechanism.BidSource` such as :class:`mechanism.BetaBids`; see
+        :func:`mechanism.as_bid_source`. What a source draws for a bidder that takes no part is
+        never used (it is recorded as NaN).
     mechanism : Mechanism or str
         A :class:`mechanism.Mechanism` or a name in :data:`mechanism.MECHANISMS`.
     society : Society
@@ -258,7 +264,9 @@ def rollout(
     E = _episodes(episodes)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     A, M = mdp.n_actions, society.n_bidders
-    validate_mechanism(mech, M)
+    takes_part = society.bidder_mask(mdp.available)
+    validate_for_mask(mech, takes_part, M)
+    _check_no_bids(source, takes_part)
     env = transitions(mdp)
     R = mdp.R.ravel()
     terminal = np.asarray(mdp.terminal)
@@ -278,7 +286,7 @@ def rollout(
 
     states[0] = env.start((E,), rng)
     bids[0].T[...] = _draw(source, states[0], rng, M)
-    held = auction(mech, bids[0].T)
+    held = auction_at(mech, bids[0].T, states[0], takes_part)
     alive = ~terminal[states[0]]
     n_steps = T
     for t in range(T):
@@ -291,7 +299,7 @@ def rollout(
         s_tp1 = env.successor(row, rng)
         states[t + 1] = s_tp1
         bids[t + 1].T[...] = _draw(source, s_tp1, rng, M)
-        held = auction(mech, bids[t + 1].T)  # auction t + 1, and the credit of step t
+        held = auction_at(mech, bids[t + 1].T, s_tp1, takes_part)  # auction t + 1, and the credit of step t
         ends = terminal[s_tp1]
         np.copyto(credits[t], held.value)
         np.copyto(credits[t], 0.0, where=ends)
@@ -360,3 +368,19 @@ def _draw(source: Any, states: IntArray, rng: np.random.Generator, M: int) -> Fl
             f"({states.size}, {M}), one column per bidder of the society."
         )
     return b
+
+
+def _check_no_bids(source: Any, takes_part: BoolArray | None) -> None:
+    """A bid table may say "no bid" (NaN) only for a bidder that takes no part at that state."""
+    if not isinstance(source, TableBids):
+        return
+    missing = np.isnan(source.table)
+    if takes_part is not None:
+        missing &= takes_part
+    if missing.any():
+        s, m = (int(i) for i in np.argwhere(missing)[0])
+        raise ValueError(
+            f"the bid table has no bid (NaN) for bidder {m} at state {s}, where its primitive's action is available; "
+            "NaN is only for a bidder whose action is unavailable there (mdp.available). Give every "
+            "available (state, bidder) a finite bid."
+        )

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["Society", "primitive_of"]
+__all__ = ["Society", "bidder_mask", "primitive_of"]
 
 
 def _positive_int(value: object, name: str) -> int:
@@ -45,6 +45,26 @@ def primitive_of(n_primitives: int, clones: int) -> NDArray[np.intp]:
     p = np.arange(n_primitives * clones, dtype=np.intp) % n_primitives
     p.setflags(write=False)
     return p
+
+
+def bidder_mask(available: ArrayLike | None, clones: int) -> NDArray[np.bool_] | None:
+    """Which bidders take part in the auction of each state: ``available[s, m % A]``, bool (S, M); None if all do.
+
+    ``available`` is an MDP's (S, A) action mask (:attr:`tasks.FiniteMDP.available`); a bidder takes
+    part at s exactly when its primitive's action is available there, clones included (DESIGN §1,
+    the auction rule of :mod:`mechanism.auction`). Returns None when every action is available
+    everywhere, so that callers keep the unmasked path (and its speed) for unmasked MDPs.
+    """
+    if available is None:
+        return None
+    mask = np.asarray(available)
+    if mask.dtype != bool or mask.ndim != 2:
+        raise TypeError(f"available must be a boolean (S, A) action mask; got dtype {mask.dtype}, shape {mask.shape}.")
+    if mask.all():
+        return None
+    out = mask[:, primitive_of(mask.shape[1], clones)]
+    out.setflags(write=False)
+    return out
 
 
 @dataclass(frozen=True)
@@ -88,6 +108,16 @@ class Society:
         c = np.arange(self.n_bidders, dtype=np.intp) // self.n_primitives
         c.setflags(write=False)
         return c
+
+    def bidder_mask(self, available: ArrayLike | None) -> NDArray[np.bool_] | None:
+        """Which of the M bidders take part at each state under an (S, A) action mask; see :func:`bidder_mask`."""
+        mask = bidder_mask(available, self.clones)
+        if mask is not None and mask.shape[1] != self.n_bidders:
+            raise ValueError(
+                f"the action mask has {mask.shape[1] // self.clones} actions but the society has "
+                f"{self.n_primitives} primitives; with literal actions primitive i plays action i."
+            )
+        return mask
 
     @property
     def solitary(self) -> bool:

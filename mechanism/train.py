@@ -38,13 +38,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from mechanism.auction import Auction, auction, validate_mechanism
+from mechanism.auction import Auction, auction_at, validate_for_mask
 from mechanism.learners import LEARNERS, Learner, Transition
-from mechanism.learners.base import accepts_env_steps
+from mechanism.learners.base import accepts_env_steps, accepts_keyword
 from mechanism.market import Mechanism
 from mechanism.registry import resolve_mechanism
 from mechanism.rollout import truncation_credit_is_zero
-from mechanism.society import Society
+from mechanism.society import Society, bidder_mask
 from mechanism.transitions import transitions
 from tasks.mdp import FiniteMDP
 
@@ -108,7 +108,7 @@ class TrainResult:
     bids : float array (C, N, S, M)
         Mean bid of every (seed, state, bidder) at each checkpoint: the Beta mean for
         policy-gradient bidders, the estimate for valuation bidders, the action-value estimate
-        for the monolithic baselines.
+        for the monolithic baselines; NaN (no bid) where the bidder's action is unavailable.
     policy : int array (C, N, S)
         Greedy policy of every seed at each checkpoint: the primitive of the highest mean bid
         (for the monolithic softmax agent, its most likely action).
@@ -247,7 +247,9 @@ def _checked_bids(sample: Any, name: str, n_bidders: int) -> Any:
                 f"learner {name!r}: sample returned {bids.dtype} bids of shape {bids.shape} for states of shape "
                 f"{np.shape(s)}; it must return real bids of shape {want}, one per bidder (M = A·clones)."
             )
-        return bids.astype(np.float64, copy=False)
+        bids = bids.astype(np.float64, copy=False)
+        # The auction step writes "no bid" (NaN) for the bidders that take no part: it needs its own array.
+        return bids if bids.flags.writeable else bids.copy()
 
     return checked
 
@@ -290,6 +292,10 @@ def train(
     Parameters
     ----------
     mdp : tasks.FiniteMDP
+        Under an action mask (``mdp.available``) every auction is held among the available
+        primitives only (:mod:`mechanism.auction`): an unavailable primitive never wins, so a
+        learner never updates from a win with it; its bid is recorded as NaN (no bid), and the
+        mask reaches the learner's ``init`` as ``available=`` (see :class:`mechanism.learners.Learner`).
     mechanism : Mechanism or str
         The auction (a registry name from ``mechanism.MECHANISMS`` or a :class:`Mechanism`).
         Monolithic learners act without an auction; it is validated and recorded, not used.
@@ -297,8 +303,9 @@ def train(
         Bidders per primitive (2: cloned, 1: solitary); M = A·clones bidders, bidder m plays
         primitive m % A. Monolithic learners always run with one "bidder" per action.
     learner : str or Learner
-        ``"valuation"``, ``"policy_gradient"``, ``"q_learning"`` or ``"softmax_pg"`` (see
-        :data:`mechanism.learners.LEARNERS`), or a learner object.
+        ``"valuation"``, ``"policy_gradient"``, ``"ppo"`` (neural bidders; ``features=`` and
+        ``settings=`` among their keywords), ``"q_learning"``, ``"softmax_pg"`` or ``"ppo_monolithic"``
+        (see :data:`mechanism.learners.LEARNERS`), or a learner object.
     steps : int
         Environment steps per seed (rounded down to a multiple of ``episodes``).
     seeds : int or sequence of int
@@ -363,11 +370,15 @@ def train(
     terminal = np.asarray(mdp.terminal)
     env = transitions(mdp)
     society = not agent.monolithic
+    takes_part = bidder_mask(mdp.available, clones)  # who takes part in the auction of each state
     if society:
-        validate_mechanism(mech, A * clones)
+        validate_for_mask(mech, takes_part, A * clones)
+
+    def held_at(b: FloatArray, states: IntArray) -> Auction:
+        return auction_at(mech, b, states, takes_part) if society else _no_auction(b)
 
     rng = np.random.default_rng(np.random.SeedSequence(list(seed_tuple)))
-    params = agent.init(N, S, A, clones, rng)
+    params = _init(agent, (N, S, A, clones), rng, mdp.available if takes_part is not None else None)
     sample = _checked_bids(_with_env_steps(agent.sample), agent.name, A * clones)
     act = _with_env_steps(agent.act) if agent.monolithic else None  # type: ignore[attr-defined]
     seed = np.repeat(np.arange(N), E).reshape(N, E)
@@ -375,7 +386,7 @@ def train(
     t_ep = np.zeros((N, E), dtype=np.intp)
     no_truncation = np.zeros((N, E), dtype=bool)
     bids = sample(params, seed, s, 0.0, rng, 0)
-    held = auction(mech, bids) if society else _no_auction(bids)
+    held = held_at(bids, s)
 
     history = _History(agent)
     bar = _progress_bar(progress, rounds, episodes)
@@ -389,6 +400,8 @@ def train(
         frac, t = k / rounds, k * episodes
         winner = held.winner if act is None else act(params, seed, s, frac, rng, t)
         a = winner % A
+        if act is not None and takes_part is not None:
+            _check_available(agent.name, mdp.available, s, a)
         sa = s * A + a
         r = R[sa]
         s_tp1 = env.successor(sa, rng)
@@ -401,7 +414,7 @@ def train(
         restart = env.start((N, E), rng)
         s_next = np.where(terminated, restart, s_tp1)
         bids_next = sample(params, seed, s_next, frac, rng, t)
-        held_next = auction(mech, bids_next) if society else _no_auction(bids_next)
+        held_next = held_at(bids_next, s_next)
         credit = np.where(terminated | (truncated & zero_at_limit), 0.0, held_next.value)
         revenue = r + gamma * credit
         agent.update(
@@ -413,9 +426,10 @@ def train(
         )
         if truncated.any():
             s_next[truncated] = restart[truncated]
-            bids_next[truncated] = sample(params, seed[truncated], restart[truncated], frac, rng, t)
+            fresh = sample(params, seed[truncated], restart[truncated], frac, rng, t)
             if society:
-                held_next = _restarted(held_next, auction(mech, bids_next[truncated]), truncated)
+                held_next = _restarted(held_next, held_at(fresh, restart[truncated]), truncated)
+            bids_next[truncated] = fresh
         t_ep[terminated | truncated] = 0
         s, bids, held = s_next, bids_next, held_next
         if bar is not None and (k + 1) % chunk == 0:
@@ -449,6 +463,30 @@ def train(
         version=agora_version(),
         bid_params={key: np.stack(v) for key, v in history.params.items()},
     )
+
+
+def _init(agent: Learner, shape: tuple[int, int, int, int], rng: np.random.Generator, available: Any) -> Any:
+    """``agent.init(N, S, A, clones, rng)``, with the (S, A) action mask as ``available=`` when there is one.
+
+    A learner whose ``init`` takes no ``available`` keyword still trains on a masked MDP: the
+    auctions hold out the unavailable primitives whatever it bids, and a monolithic one that acts
+    with an unavailable action is refused (:func:`_check_available`).
+    """
+    if available is not None and accepts_keyword(agent.init, "available"):
+        return agent.init(*shape, rng, available=available)  # type: ignore[call-arg]  # checked just above
+    return agent.init(*shape, rng)
+
+
+def _check_available(name: str, available: Any, s: IntArray, a: IntArray) -> None:
+    """Refuse a monolithic learner's action that is unavailable in its state."""
+    bad = ~np.asarray(available)[s, a]
+    if bad.any():
+        at = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"learner {name!r} chose action {int(a[at])} at state {int(s[at])}, where it is unavailable "
+            "(mdp.available); a learner must act with available actions only (take the mask in its init as "
+            "available=)."
+        )
 
 
 def _progress_bar(progress: bool | None, rounds: int, episodes: int) -> Any:

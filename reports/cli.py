@@ -1,16 +1,25 @@
-"""The `agora` command line.
+"""The `agora` command line (also ``python -m agora``).
 
 Each subcommand lives in its own module under ``reports/commands/`` exposing
 ``register(subparsers) -> None``; the module adds its parser and sets ``func`` (a callable
-``(args) -> int`` returning the exit status). This file only wires them together.
+``(args) -> int`` returning the exit status). This file only wires them together. A command
+module imports only the standard library at the top: numpy, scipy, networkx, matplotlib and the
+project's packages are imported inside the function that runs the command, so `agora --help`
+starts in little more than the time Python itself takes (tests/benchmarks/test_bench_cli_startup.py).
+
+Output into a pipe whose reader has gone (``agora tasks | head -1``) ends quietly: the rest of
+standard output is discarded, the command still finishes its work (files it writes are written)
+and the exit status is the command's own (:class:`QuietPipe`).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from typing import Any, TextIO
 
 #: Subcommand modules, in the order `agora --help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -20,22 +29,34 @@ COMMAND_MODULES: tuple[str, ...] = (
     "reports.commands.report",
     "reports.commands.train",
     "reports.commands.reproduce",
+    "reports.commands.sweep",
 )
+
+
+class _Version(argparse.Action):
+    """``--version``: looks the installed version up only when asked (importlib.metadata is not free)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest=dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            ver = version("agora-rl")
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            ver = "unknown"
+        print(f"agora-rl {ver}")  # on standard output, as argparse's own version action
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every subcommand registered."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        ver = version("agora-rl")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        ver = "unknown"
     parser = argparse.ArgumentParser(
         prog="agora",
         description="Check the theory of market-based reinforcement learning by computation.",
     )
-    parser.add_argument("--version", action="version", version=f"agora-rl {ver}")
+    parser.add_argument("--version", action=_Version, help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:
@@ -43,10 +64,59 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class QuietPipe:
+    """A proxy of a text stream that survives its reader leaving (``agora tasks | head -1``).
+
+    The first write or flush that fails with :class:`BrokenPipeError` points the stream's file
+    descriptor at :data:`os.devnull` (the recipe of the Python documentation, "Note on SIGPIPE"):
+    that write and every later one are discarded instead of raising, so the command finishes its
+    work and Python's own flush at exit finds nothing to complain about.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.broken = False
+
+    def _drop(self) -> None:
+        self.broken = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self._stream.fileno())
+        finally:
+            os.close(devnull)
+
+    def write(self, text: str) -> int:
+        """Write ``text``; once the reader has gone, discard it."""
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._drop()
+            return len(text)
+
+    def flush(self) -> None:
+        """Flush; once the reader has gone, the pending output goes to os.devnull."""
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._drop()
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `agora` console script; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Entry point of the `agora` console script and of ``python -m agora``; returns the exit status."""
+    stdout, sys.stdout = sys.stdout, QuietPipe(sys.stdout)
+    try:
+        return _run(argv)
+    finally:
+        sys.stdout.flush()
+        sys.stdout = stdout
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
     except (ValueError, TypeError, KeyError, FileNotFoundError) as err:

@@ -10,8 +10,6 @@ on the Agg backend (files only, no display); every figure is written atomically.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,6 +23,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
+
+from verify.records import atomic_write_bytes
 
 __all__ = ["bids_over_training", "error_over_training", "final_errors", "group_runs", "run_label"]
 
@@ -68,21 +68,12 @@ def _curves(pts: Sequence[Row], field: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _save(fig: Figure, path: str | Path) -> Path:
-    """Lay out, write atomically (temporary file, then ``os.replace``) at 110 dpi and close; return the path."""
-    fig.tight_layout()
+    """Lay out, write atomically (:func:`verify.records.atomic_write_bytes`) at 110 dpi and close; return the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        with os.fdopen(fd, "wb") as fh:
+        fig.tight_layout()
+        with atomic_write_bytes(path) as fh:
             fig.savefig(fh, dpi=110, format=path.suffix.lstrip(".") or "png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     finally:
         plt.close(fig)
     return path

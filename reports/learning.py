@@ -15,7 +15,6 @@ re-running. Every number and every conclusion is computed from the records, neve
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from reports.figures import bids_over_training, error_over_training, final_errors
+from reports.outdir import output_path, safe_name
 from verify.experiments import CONFIDENCE, RESAMPLES, Comparison, Reach, compare, reach
 from verify.records import write_text
 
@@ -111,10 +111,6 @@ def _spread(values: Sequence[float | None], pct: bool = False) -> str:
 
 def _reach(run: Row, eps: float, key: str = "steps_to") -> Reach:
     return reach(run[key][f"{eps:g}"])
-
-
-def _file_stem(key: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", key)
 
 
 def _main(runs: Sequence[Row]) -> list[Row]:
@@ -326,7 +322,7 @@ def _header(key: str, runs: Sequence[Row]) -> list[str]:
 
 
 def _section(key: str, runs: Sequence[Row]) -> list[str]:
-    main, stem = _main(runs), _file_stem(key)
+    main, stem = _main(runs), safe_name(key)
     lines = _header(key, runs)
     if main:
         lines += [*main_table(main), "", "Win rates:", "", *win_table(main)]
@@ -369,19 +365,25 @@ def learning_markdown(runs: Sequence[Row]) -> str:
 
 
 def write_training_report(directory: str | Path, runs: Sequence[Row], checkpoints: Sequence[Row]) -> list[Path]:
-    """Figures per section and ``training.md`` in ``directory``; returns the paths written."""
+    """Figures per section and ``training.md`` in ``directory``; returns the paths written.
+
+    File names come from the section keys (a record's ``experiment`` or ``task``) through
+    :func:`reports.outdir.safe_name` and are checked to lie inside ``directory``
+    (:func:`reports.outdir.output_path`): a record cannot make the report write elsewhere.
+    """
     directory = Path(directory)
     paths = []
     ids = {str(r["run"]) for r in runs}
     points = [c for c in checkpoints if str(c["run"]) in ids]
     for key, sub in sections(runs).items():
-        main, stem = _main(sub), _file_stem(key)
+        main, stem = _main(sub), safe_name(key)
         if not main:
             continue
         mine = {str(r["run"]) for r in main}
         pts = [c for c in points if str(c["run"]) in mine]
-        paths.append(bids_over_training(main, pts, directory / f"{stem}_bids.png", title=f"{key}: bids vs Q*"))
-        paths.append(error_over_training(main, pts, directory / f"{stem}_curves.png", title=f"{key}: max error"))
-        paths.append(final_errors(main, directory / f"{stem}_errors.png", title=f"{key}: final errors"))
-    paths.append(write_text(directory / f"{TRAINING}.md", learning_markdown(runs)))
+        out = {kind: output_path(directory, f"{stem}_{kind}.png") for kind in ("bids", "curves", "errors")}
+        paths.append(bids_over_training(main, pts, out["bids"], title=f"{key}: bids vs Q*"))
+        paths.append(error_over_training(main, pts, out["curves"], title=f"{key}: max error"))
+        paths.append(final_errors(main, out["errors"], title=f"{key}: final errors"))
+    paths.append(write_text(output_path(directory, f"{TRAINING}.md"), learning_markdown(runs)))
     return paths

@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from reports.outdir import output_path
+from verify.records import write_text
 from verify.verdicts import format_counterexample
 
 __all__ = ["render_html", "render_markdown", "verdict_table", "write_verdict_report"]
@@ -148,11 +150,13 @@ def render_html(rows: Sequence[Row]) -> str:
 
 
 def write_verdict_report(directory: str | Path, rows: Sequence[Row]) -> tuple[Path, Path]:
-    """Write ``report.md`` and ``report.html`` into ``directory``; returns both paths."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    md = directory / "report.md"
-    md.write_text(render_markdown(rows), encoding="utf-8")
-    page = directory / "report.html"
-    page.write_text(render_html(rows), encoding="utf-8")
-    return md, page
+    """Write ``report.md`` and ``report.html`` into ``directory``, each atomically; returns both paths.
+
+    Both are rendered before either is written, and each name is checked to lie inside
+    ``directory`` (:func:`reports.outdir.output_path`); a symbolic link at either name is replaced,
+    its target never written.
+    """
+    markdown, page = render_markdown(rows), render_html(rows)
+    md_path = write_text(output_path(directory, "report.md"), markdown)
+    html_path = write_text(output_path(directory, "report.html"), page)
+    return md_path, html_path

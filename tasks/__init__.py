@@ -1,23 +1,64 @@
-"""Finite MDPs as validated arrays: the type, the paper's tasks, random and imported MDPs."""
+"""Finite MDPs as validated arrays: the type, the paper's tasks, random and imported MDPs.
 
-from tasks.builders import GRID_ACTIONS, Grid, bandit, chain, duality, gridworld
-from tasks.generate import random_mdp
-from tasks.graph import reachable, to_graph
-from tasks.importers import (
-    FROZEN_LAKE_MAPS,
-    TAXI_MAP,
-    from_gymnasium,
-    from_mdptoolbox,
-    frozen_lake,
-    frozen_lake_dict,
-    taxi,
-    taxi_dict,
-    to_gymnasium,
-    to_mdptoolbox,
-)
-from tasks.mdp import ROW_SUM_TOL, FiniteMDP
-from tasks.registry import SETTINGS, TASKS, TaskSpec, UnknownTaskError, make
-from tasks.transform import rescale_rewards
+Names load on first use (PEP 562), so ``import tasks.registry`` (what `agora tasks` needs) pulls in
+neither numpy nor scipy nor networkx.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tasks.builders import GRID_ACTIONS, Grid, bandit, chain, duality, gridworld
+    from tasks.generate import random_mdp
+    from tasks.graph import reachable, to_graph
+    from tasks.importers import (
+        FROZEN_LAKE_MAPS,
+        TAXI_MAP,
+        from_gymnasium,
+        from_mdptoolbox,
+        from_quantecon,
+        frozen_lake,
+        frozen_lake_dict,
+        taxi,
+        taxi_dict,
+        to_gymnasium,
+        to_mdptoolbox,
+    )
+    from tasks.mdp import ROW_SUM_TOL, FiniteMDP
+    from tasks.registry import SETTINGS, TASKS, TaskSpec, UnknownTaskError, make
+
+#: Public name -> the module that defines it.
+_HOMES: dict[str, str] = {
+    "FROZEN_LAKE_MAPS": "tasks.importers",
+    "FiniteMDP": "tasks.mdp",
+    "GRID_ACTIONS": "tasks.builders",
+    "Grid": "tasks.builders",
+    "ROW_SUM_TOL": "tasks.mdp",
+    "SETTINGS": "tasks.registry",
+    "TASKS": "tasks.registry",
+    "TAXI_MAP": "tasks.importers",
+    "TaskSpec": "tasks.registry",
+    "UnknownTaskError": "tasks.registry",
+    "bandit": "tasks.builders",
+    "chain": "tasks.builders",
+    "duality": "tasks.builders",
+    "from_gymnasium": "tasks.importers",
+    "from_mdptoolbox": "tasks.importers",
+    "from_quantecon": "tasks.importers",
+    "frozen_lake": "tasks.importers",
+    "frozen_lake_dict": "tasks.importers",
+    "gridworld": "tasks.builders",
+    "make": "tasks.registry",
+    "random_mdp": "tasks.generate",
+    "reachable": "tasks.graph",
+    "taxi": "tasks.importers",
+    "taxi_dict": "tasks.importers",
+    "to_graph": "tasks.graph",
+    "to_gymnasium": "tasks.importers",
+    "to_mdptoolbox": "tasks.importers",
+}
 
 __all__ = [
     "FROZEN_LAKE_MAPS",
@@ -35,16 +76,29 @@ __all__ = [
     "duality",
     "from_gymnasium",
     "from_mdptoolbox",
+    "from_quantecon",
     "frozen_lake",
     "frozen_lake_dict",
     "gridworld",
     "make",
     "random_mdp",
     "reachable",
-    "rescale_rewards",
     "taxi",
     "taxi_dict",
     "to_graph",
     "to_gymnasium",
     "to_mdptoolbox",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'tasks' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))

@@ -1,8 +1,10 @@
-"""MDPs from other toolkits: gymnasium's toy-text tables and pymdptoolbox's arrays.
+"""MDPs from other toolkits: gymnasium's toy-text tables (here) and the peers' arrays (:mod:`tasks.peers`).
 
 No dependency on either package: the importers read their data layouts, and
 :func:`frozen_lake_dict` / :func:`taxi_dict` rebuild gymnasium's FrozenLake-v1 and Taxi-v3
 tables from their documented rules (gymnasium/envs/toy_text/frozen_lake.py and taxi.py).
+QuantEcon's ``DiscreteDP`` and pymdptoolbox's layouts are read by :func:`tasks.peers.from_quantecon`
+and :func:`tasks.peers.from_mdptoolbox` (re-exported here).
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from tasks.mdp import ROW_SUM_TOL, FiniteMDP, as_float_array
+from tasks.peers import from_mdptoolbox, from_quantecon, to_mdptoolbox
 
 __all__ = [
     "FROZEN_LAKE_MAPS",
     "TAXI_MAP",
     "from_gymnasium",
     "from_mdptoolbox",
+    "from_quantecon",
     "frozen_lake",
     "frozen_lake_dict",
     "taxi",
@@ -173,7 +177,18 @@ def to_gymnasium(mdp: FiniteMDP) -> GymDict:
     Every listed transition carries the expected reward ``R[s, a]`` (the MDP stores no
     per-transition rewards), so ``Σ p·r = R[s, a]`` and :func:`from_gymnasium` inverts it exactly.
     Terminal states are listed as ``[(1.0, s, 0.0, True)]``.
+
+    Raises
+    ------
+    ValueError
+        For an MDP with unavailable actions: a toy-text table lists every action in every state.
     """
+    if not np.asarray(mdp.available).all():
+        s, a = (int(i) for i in np.argwhere(~np.asarray(mdp.available))[0])
+        raise ValueError(
+            f"{mdp!r} has unavailable actions (e.g. action {a} at state {s}); a gymnasium toy-text table lists "
+            "every action in every state, so it cannot hold this MDP."
+        )
     S, A = mdp.n_states, mdp.n_actions
     terminal = np.zeros(S, dtype=bool) if mdp.terminal is None else mdp.terminal
     K = sp.csr_array(mdp.kernel)
@@ -191,70 +206,6 @@ def to_gymnasium(mdp: FiniteMDP) -> GymDict:
                 (float(p), int(t), r, bool(terminal[t])) for p, t in zip(K.data[lo:hi], K.indices[lo:hi], strict=True)
             ]
     return table
-
-
-# ---------------------------------------------------------------------- pymdptoolbox arrays
-def from_mdptoolbox(
-    P: ArrayLike | Sequence[Any],
-    R: ArrayLike | Sequence[Any],
-    gamma: float,
-    *,
-    start: ArrayLike | None = None,
-    terminal: ArrayLike | None = None,
-    time_limit: int | None = None,
-) -> FiniteMDP:
-    """Build a FiniteMDP from pymdptoolbox's layout: ``P[a, s, s']`` and R of shape (S,), (S, A) or (A, S, S).
-
-    ``P`` is an array (A, S, S) or a sequence of A matrices (S, S), dense or scipy sparse.
-    ``R`` (S,) is a reward per state (the same for every action), (S, A) per state-action, and
-    (A, S, S) per transition, reduced to ``R[s, a] = Σ_s' P[a, s, s']·R[a, s, s']``. pymdptoolbox
-    has no terminal states or start distribution: pass them here if the task has them.
-    """
-    if isinstance(P, Sequence):
-        mats = list(P)
-    else:
-        P_arr = as_float_array(P, "P")
-        if P_arr.ndim != 3:
-            raise ValueError(f"P must have shape (n_actions, n_states, n_states); got shape {P_arr.shape}.")
-        mats = list(P_arr)
-    A = len(mats)
-    if A == 0:
-        raise ValueError("P has no actions; pass an array of shape (n_actions, n_states, n_states).")
-    dense = [_dense(m, f"P[{a}]") for a, m in enumerate(mats)]
-    S = dense[0].shape[0] if dense[0].ndim == 2 else -1
-    for a, m in enumerate(dense):
-        if m.shape != (S, S):
-            raise ValueError(f"P[{a}] has shape {m.shape}; every P[a] must be square (n_states, n_states) like P[0].")
-    P_sas = np.stack(dense, axis=1)  # (S, A, S)
-    if isinstance(R, Sequence) and len(R) and (sp.issparse(R[0]) or np.ndim(R[0]) == 2):
-        R_arr = np.stack([_dense(r, f"R[{a}]") for a, r in enumerate(R)])
-    else:
-        R_arr = as_float_array(R, "R")
-    if R_arr.shape == (S,):
-        R_sa = np.repeat(R_arr[:, None], A, axis=1)
-    elif R_arr.shape == (S, A):
-        R_sa = R_arr
-    elif R_arr.shape == (A, S, S):
-        R_sa = np.einsum("ast,sat->sa", R_arr, P_sas)
-    else:
-        raise ValueError(
-            f"R has shape {R_arr.shape}; pymdptoolbox's layouts are (S,) = ({S},), (S, A) = "
-            f"({S}, {A}) or (A, S, S) = ({A}, {S}, {S})."
-        )
-    start_arr = None if start is None else as_float_array(start, "start")
-    terminal_arr = None if terminal is None else np.asarray(terminal)
-    return FiniteMDP(
-        P_sas, R_sa, gamma, start=start_arr, terminal=terminal_arr, time_limit=time_limit, name="mdptoolbox"
-    )
-
-
-def _dense(m: Any, name: str) -> NDArray[np.float64]:
-    return as_float_array(m.toarray(), name) if sp.issparse(m) else as_float_array(m, name)
-
-
-def to_mdptoolbox(mdp: FiniteMDP) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """``(P, R)`` in pymdptoolbox's layout: P dense (A, S, S) and R (S, A)."""
-    return np.ascontiguousarray(mdp.dense_P.transpose(1, 0, 2)), np.array(mdp.R)
 
 
 # ---------------------------------------------------------------------- FrozenLake-v1

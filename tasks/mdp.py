@@ -18,6 +18,8 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
+from tasks.episodic import check_proper
+
 __all__ = ["ROW_SUM_TOL", "FiniteMDP", "as_float_array"]
 
 #: Largest tolerated deviation of a transition row's sum from 1 (absolute).
@@ -119,7 +121,7 @@ def _normalised_rows(K: Kernel, S: int, A: int, available: NDArray[np.bool_]) ->
 
 @dataclass(frozen=True, eq=False)
 class FiniteMDP:
-    """A finite, discounted Markov decision process.
+    """A finite Markov decision process, discounted (γ < 1) or episodic (γ = 1).
 
     Parameters
     ----------
@@ -128,9 +130,16 @@ class FiniteMDP:
     R : array (S, A)
         Expected immediate reward ``R[s, a]``.
     gamma : float
-        Discount factor in [0, 1). γ = 1 is refused: an undiscounted problem has no contraction
-        and, with cycles, no finite value; model an episodic task with absorbing ``terminal``
-        states and γ < 1 (e.g. 0.99), and cut long episodes with ``time_limit``.
+        Discount factor in [0, 1]. γ = 1 (undiscounted, total reward) is accepted for episodic
+        problems in which every stationary policy reaches a ``terminal`` state with probability 1
+        (every policy is "proper": a stochastic shortest path problem, Bertsekas & Tsitsiklis
+        1991), checked from the kernel's support over the available actions: no set of non-terminal
+        states that a policy can stay in forever (an end component, :mod:`tasks.episodic`).
+        Otherwise a ``ValueError`` names such a set, the actions that keep a policy in it, and the
+        fixes (make a state of it terminal, mark those actions unavailable, or use γ < 1). Then V*
+        is finite and unique, and the solvers contract in a weighted sup norm
+        (:func:`verify.bellman.problem_from_mdp`). For a finite horizon without discounting on any
+        MDP, see ``verify.solve_horizon(mdp, H, gamma=1.0)``.
     start : array (S,), optional
         Start-state distribution. Default: uniform over the non-terminal states.
     terminal : bool array (S,), optional
@@ -181,6 +190,8 @@ class FiniteMDP:
         terminal = self._validate_terminal(self.terminal, S)
         start = self._validate_start(self.start, S, terminal)
         self._validate_terminal_states(P, R, terminal, S, A)
+        if gamma == 1.0:
+            check_proper(P.reshape(S * A, S) if isinstance(P, np.ndarray) else P, available, terminal)
         if self.time_limit is not None:
             if isinstance(self.time_limit, bool) or not isinstance(self.time_limit, int | np.integer):
                 raise TypeError(f"time_limit must be a positive int or None; got {self.time_limit!r}.")
@@ -274,16 +285,13 @@ class FiniteMDP:
     @staticmethod
     def _validate_gamma(gamma: Any) -> float:
         if isinstance(gamma, bool) or not isinstance(gamma, int | float | np.integer | np.floating):
-            raise TypeError(f"gamma must be a real number in [0, 1); got {gamma!r}.")
+            raise TypeError(f"gamma must be a real number in [0, 1]; got {gamma!r}.")
         g = float(gamma)
-        if g == 1.0:
+        if not (0.0 <= g <= 1.0) or not np.isfinite(g):
             raise ValueError(
-                "gamma = 1 is refused: without discounting the Bellman operator is not a contraction "
-                "and a cycle can have infinite value. For an episodic task, make the goal an absorbing "
-                "`terminal` state, use gamma < 1 (the paper uses 0.99), and set `time_limit` to cut episodes."
+                f"gamma must lie in [0, 1]; got {g!r}. (gamma = 1 needs an episodic MDP: every policy "
+                "reaches a terminal state.)"
             )
-        if not (0.0 <= g < 1.0) or not np.isfinite(g):
-            raise ValueError(f"gamma must lie in [0, 1); got {g!r}.")
         return g
 
     @staticmethod

@@ -374,7 +374,7 @@ def test_the_sparse_augmented_kernel_gives_the_dense_answer(monkeypatch: pytest.
     # that path on small random MDPs with terminal states must give the same values.
     rng = np.random.default_rng(7)
     for _ in range(4):
-        mdp = tasks.rescale_rewards(tasks.random_mdp(5, 2, gamma=0.9, seed=rng, terminal_fraction=0.4), 0.0, 1.0)
+        mdp = verify.rescale_rewards(tasks.random_mdp(5, 2, gamma=0.9, seed=rng, terminal_fraction=0.4), 0.0, 1.0)
         bids = np.clip(_q_profile(mdp, 2) + rng.normal(0.0, 0.05, (5, 4)), 0.0, 1.0)
         for name in ("vickrey", "first_price", "all_pay"):
             dense = best_response(mdp, bids, MECHANISMS[name], 2)

@@ -127,7 +127,7 @@ def test_exploration_in_env_steps():
 def test_a_run_is_the_prefix_of_a_longer_run_but_not_with_run_fraction_exploration():
     # Env-step schedules: the first 3200 steps of a 12800-step run are the 3200-step run, bit for bit.
     # The planted bug, exploration annealed over the run fraction, makes the same steps explore differently.
-    mdp = tasks.rescale_rewards(tasks.random_mdp(3, 2, successors=2, gamma=0.8, seed=0), 0.0, 1.0)
+    mdp = verify.rescale_rewards(tasks.random_mdp(3, 2, successors=2, gamma=0.8, seed=0), 0.0, 1.0)
     for kwargs, same in (({}, True), ({"schedule": "run_fraction"}, False)):
         short = train(mdp, "ccv", steps=3_200, seeds=2, checkpoints=[3_200], **kwargs)
         long = train(mdp, "ccv", steps=12_800, seeds=2, checkpoints=[3_200, 12_800], **kwargs)
@@ -180,7 +180,7 @@ def test_legacy_settings_by_name():
 # ---------------------------------------------------------------------------------------------- planted bugs
 @pytest.fixture(scope="module")
 def small_stochastic():
-    return tasks.rescale_rewards(tasks.random_mdp(3, 2, successors=2, gamma=0.8, seed=1), 0.0, 1.0)
+    return verify.rescale_rewards(tasks.random_mdp(3, 2, successors=2, gamma=0.8, seed=1), 0.0, 1.0)
 
 
 def _final_error(mdp, **kwargs):

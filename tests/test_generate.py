@@ -103,7 +103,7 @@ def test_terminal_fraction_leaves_a_live_state():
         ({"n_states": 3, "n_actions": 2, "successors": 0}, ValueError, "successors must be >= 1"),
         ({"n_states": 3, "n_actions": 2, "terminal_fraction": 1.0}, ValueError, "terminal_fraction must lie"),
         ({"n_states": 3, "n_actions": 2, "seed": "x"}, TypeError, "seed must be an int"),
-        ({"n_states": 3, "n_actions": 2, "gamma": 1.0}, ValueError, "gamma = 1 is refused"),
+        ({"n_states": 3, "n_actions": 2, "gamma": 1.0}, ValueError, "gamma = 1 needs every policy to reach a terminal"),
     ],
 )
 def test_bad_arguments(kwargs, err, pattern):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+import tasks
 import verify
 from tasks import (
     chain,
@@ -143,15 +144,16 @@ def test_mdptoolbox_reward_layouts():
     # pymdptoolbox also accepts lists of (sparse) matrices
     listed = from_mdptoolbox([sp.csr_matrix(P[0]), sp.csr_matrix(P[1])], [sp.csr_matrix(r) for r in r_sas], 0.9)
     np.testing.assert_allclose(listed.R, expected, rtol=1e-14)
-    np.testing.assert_array_equal(listed.P, mdp.P)
+    assert listed.is_sparse  # sparse P[a] in, a CSR kernel out
+    np.testing.assert_array_equal(listed.dense_P, mdp.P)
 
 
 @pytest.mark.parametrize(
     ("P", "R", "pattern"),
     [
-        (np.ones((2, 2)) / 2, np.zeros(2), r"P must have shape \(n_actions, n_states, n_states\)"),
+        (np.ones((2, 2)) / 2, np.zeros(2), r"P has shape \(2, 2\); pymdptoolbox's layouts for P are: an array"),
         ([np.eye(2), np.eye(3)], np.zeros(2), r"P\[1\] has shape \(3, 3\)"),
-        (np.stack([np.eye(2)] * 2), np.zeros((3, 3)), r"R has shape \(3, 3\); pymdptoolbox's layouts"),
+        (np.stack([np.eye(2)] * 2), np.zeros((3, 3)), r"R has shape \(3, 3\) with S = 2, A = 2; pymdptoolbox"),
         ([], np.zeros(2), "P has no actions"),
     ],
 )
@@ -247,3 +249,99 @@ def test_taxi_optimal_value_closed_form():
     assert V[taxi_state(0, 4, 4, 1)] == pytest.approx(20.0, abs=1e-12)
     sparse = taxi(sparse=True)
     same_mdp(mdp, sparse)
+
+
+# ------------------------------------------------------------------ pymdptoolbox: every layout it takes
+def _small():
+    """mdptoolbox.example.small(), written out: P (A, S, S) and R (S, A)."""
+    P = np.array([[[0.5, 0.5], [0.8, 0.2]], [[0.0, 1.0], [0.1, 0.9]]])
+    R = np.array([[5.0, 10.0], [-1.0, 2.0]])
+    return P, R
+
+
+def _objects(items):
+    out = np.empty(len(items), dtype=object)
+    for k, x in enumerate(items):
+        out[k] = x
+    return out
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["array", "object-dense", "object-sparse", "list-sparse", "tuple-dense", "dict", "dict-sparse"],
+)
+def test_mdptoolbox_transition_layouts(layout):
+    # Every P layout of mdptoolbox.util.check: (A, S, S), a 1-D object array / list / tuple of A
+    # matrices (dense or sparse), and a dict keyed by action (check and _computeTransition index P[a]).
+    P, R = _small()
+    mats = {"array": P, "object-dense": _objects(list(P)), "object-sparse": _objects([sp.csr_matrix(p) for p in P]),
+            "list-sparse": [sp.csr_matrix(p) for p in P], "tuple-dense": tuple(P), "dict": {0: P[0], 1: P[1]},
+            "dict-sparse": {1: sp.csr_matrix(P[1]), 0: sp.csr_matrix(P[0])}}[layout]
+    mdp = from_mdptoolbox(mats, R, 0.9)
+    np.testing.assert_array_equal(mdp.dense_P, P.transpose(1, 0, 2))
+    np.testing.assert_array_equal(mdp.R, R)
+    assert mdp.is_sparse == ("sparse" in layout)
+    # mdptoolbox.mdp.ValueIteration docstring (small(), discount 0.9): policy (1, 0).
+    np.testing.assert_array_equal(verify.solve(mdp).policy, [1, 0])
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # numpy.matrix, one of the layouts
+def test_mdptoolbox_reward_layouts_all():
+    P, R = _small()
+    r_sas = np.random.default_rng(3).random((2, 2, 2))
+    per_transition = np.stack([(P[a] * r_sas[a]).sum(axis=1) for a in range(2)], axis=1)  # Σ_s' P·R
+    cases = {
+        "state list": ([1.0, 2.0], [[1.0, 1.0], [2.0, 2.0]]),  # a list of S numbers: a reward per state
+        "matrix (S, A)": (np.asmatrix(R), R),
+        "sparse (S, A)": (sp.csr_matrix(R), R),  # pymdptoolbox itself raises NotImplementedError here
+        "object dense": (_objects(list(r_sas)), per_transition),
+        "object sparse": (_objects([sp.csr_matrix(r) for r in r_sas]), per_transition),
+        "list mixed": ([r_sas[0], sp.csr_matrix(r_sas[1])], per_transition),
+        "dict": ({0: r_sas[0], 1: r_sas[1]}, per_transition),
+    }
+    for name, (R_layout, expected) in cases.items():
+        np.testing.assert_allclose(from_mdptoolbox(P, R_layout, 0.9).R, expected, rtol=1e-14, err_msg=name)
+
+
+def test_mdptoolbox_dict_reward_is_read_by_key():
+    # pymdptoolbox's check accepts a dict of reward matrices, but MDP._computeReward then maps over the
+    # dict's keys and computes Σ_s' P[a]·a (its action index) instead of the rewards: with R[0] = 1 and
+    # R[1] = 0 everywhere it finds the reward 1 for action 1 and 0 for action 0. Agora reads R[a] by key.
+    mdptoolbox = pytest.importorskip("mdptoolbox.mdp")
+    P, _ = _small()
+    R_dict = {0: np.ones((2, 2)), 1: np.zeros((2, 2))}
+    mdp = from_mdptoolbox(P, R_dict, 0.9)
+    np.testing.assert_array_equal(mdp.R, [[1.0, 0.0], [1.0, 0.0]])
+    listed = mdptoolbox.PolicyIteration(P, [R_dict[0], R_dict[1]], 0.9)
+    listed.run()
+    np.testing.assert_allclose(verify.solve(mdp).V, listed.V, rtol=1e-9)  # 1/(1 − 0.9) = 10 everywhere
+    misread = mdptoolbox.PolicyIteration(P, R_dict, 0.9)
+    misread.run()
+    assert tuple(misread.policy) == (1, 1)  # pymdptoolbox's reading prefers the action its keys reward
+
+
+@pytest.mark.parametrize(
+    ("P", "R", "error", "pattern"),
+    [
+        ({0: np.eye(2), 2: np.eye(2)}, np.zeros(2), ValueError, r"keys must be the actions 0\.\.A-1"),
+        ("P", np.zeros(2), TypeError, "P is a str; pymdptoolbox's layouts for P"),
+        (sp.csr_matrix(np.eye(2)), np.zeros(2), TypeError, "P is a csr_matrix"),
+        (_objects([np.eye(2), np.eye(2)]).reshape(1, 2), np.zeros(2), TypeError, "object array of shape"),
+        (np.stack([np.eye(2)] * 2), {0: 1.0, 1: 2.0}, TypeError, "R is a dict whose values are not A = 2 matrices"),
+        (np.stack([np.eye(2)] * 2), [np.eye(2), np.eye(3)], ValueError, r"R\[1\] has shape \(3, 3\)"),
+    ],
+)
+def test_mdptoolbox_layouts_refused(P, R, error, pattern):
+    with pytest.raises(error, match=pattern):
+        from_mdptoolbox(P, R, 0.9)
+
+
+def test_exporters_refuse_masked_mdps():
+    # gymnasium tables and pymdptoolbox arrays have no action sets: exporting would silently change the problem.
+    mdp = chain(4)
+    mask = np.array([[True, True]] * 3 + [[True, False]])
+    masked = tasks.FiniteMDP(mdp.P, mdp.R, mdp.gamma, terminal=mdp.terminal, available=mask)
+    with pytest.raises(ValueError, match="action 1 at state 3"):
+        to_mdptoolbox(masked)
+    with pytest.raises(ValueError, match="toy-text table lists every action"):
+        to_gymnasium(masked)

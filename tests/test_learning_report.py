@@ -11,7 +11,7 @@ from mechanism import train
 from reports.cli import main
 from reports.learning import claim_verdict, closest_to_q_star, learning_markdown, main_table, write_training_report
 from verify.experiments import assess
-from verify.records import read_learning_records, write_learning_records
+from verify.records import read_learning_records, write_learning_records, write_manifest
 from verify.solve import solve
 
 
@@ -82,7 +82,8 @@ def test_records_round_trip_through_agora_report(tmp_path):
     r2, p2 = _planted_run(mdp, "vickrey", _noisy)
     from verify.records import LearningRecords
 
-    write_learning_records(tmp_path, LearningRecords([r1, r2], p1 + p2))
+    paths = write_learning_records(tmp_path, LearningRecords([r1, r2], p1 + p2))
+    write_manifest(tmp_path, [p.name for p in paths])  # `agora report` renders only a folder with its manifest
     back = read_learning_records(tmp_path)
     assert back.runs == json.loads(json.dumps([r1, r2]))
     assert back.checkpoints == json.loads(json.dumps(p1 + p2))

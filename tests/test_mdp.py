@@ -132,18 +132,21 @@ def test_sparse_P_row_sum():
 # ------------------------------------------------------------------ gamma
 @pytest.mark.parametrize("gamma", [True, "0.9", None, 0.5j])
 def test_gamma_type(gamma):
-    with pytest.raises(TypeError, match=r"gamma must be a real number in \[0, 1\)"):
+    with pytest.raises(TypeError, match=r"gamma must be a real number in \[0, 1\]"):
         FiniteMDP(**_two_state(gamma=gamma))
 
 
-def test_gamma_one_refused_with_explanation():
-    with pytest.raises(ValueError, match=r"gamma = 1 is refused.*contraction.*terminal.*time_limit"):
+def test_gamma_one_accepted_when_every_policy_ends_and_refused_naming_the_trap_otherwise():
+    # Both actions of state 0 reach the terminal state 1 with positive probability: every policy ends.
+    assert FiniteMDP(**_two_state(gamma=1.0, terminal=np.array([False, True]))).gamma == 1.0
+    # Without the terminal mark, state 1 loops forever: the error names it, the action and the fixes.
+    with pytest.raises(ValueError, match=r"\{1: 0\} never leaves the non-terminal states \{1\}.*terminal.*gamma < 1"):
         FiniteMDP(**_two_state(gamma=1.0))
 
 
 @pytest.mark.parametrize("gamma", [-0.1, 1.5, float("nan"), float("inf")])
 def test_gamma_out_of_range(gamma):
-    with pytest.raises(ValueError, match=r"gamma must lie in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"gamma must lie in \[0, 1\]"):
         FiniteMDP(**_two_state(gamma=gamma))
 
 

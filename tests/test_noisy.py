@@ -359,7 +359,7 @@ def test_critical_noise_when_every_level_is_optimal() -> None:
 @pytest.mark.parametrize("name", ["vickrey", "ccv"])
 @pytest.mark.parametrize("family", ["beta", "gaussian"])
 def test_small_noise_tends_to_the_truthful_fixed_point(name: str, family: str) -> None:
-    mdp = tasks.rescale_rewards(tasks.random_mdp(5, 3, gamma=0.9, seed=4), 0.1, 0.9)
+    mdp = verify.rescale_rewards(tasks.random_mdp(5, 3, gamma=0.9, seed=4), 0.1, 0.9)
     exact = truthful_fixed_point(mdp, MECHANISMS[name], 2)[:, :3]
     levels = (1e4, 1e6, 1e8) if family == "beta" else (1e-2, 1e-3, 1e-5)
     errors = []
@@ -397,7 +397,7 @@ def test_only_top_two_lookaheads_are_supported() -> None:
 
 def test_the_clip_warns() -> None:
     # Rescaled onto [0, 1] exactly, the best action's Q* is 1: vickrey's noise pushes it past the clip.
-    mdp = tasks.rescale_rewards(tasks.chain(6), 0.0, 1.0)
+    mdp = verify.rescale_rewards(tasks.chain(6), 0.0, 1.0)
     with pytest.warns(NoisyFixedPointWarning, match="clip"):
         fp = noisy_fixed_point(mdp, MECHANISMS["vickrey"], 2, BetaNoise(1e4))
     assert fp.clipped > 0
@@ -410,7 +410,7 @@ def test_failure_raises_fixed_point_error() -> None:
 
 
 def test_environment_reward_needs_no_quadrature() -> None:
-    mdp = tasks.rescale_rewards(tasks.duality(), 0.1, 0.9)
+    mdp = verify.rescale_rewards(tasks.duality(), 0.1, 0.9)
     fp = noisy_fixed_point(mdp, MECHANISMS["env_reward"], 2, BetaNoise(10.0))
     np.testing.assert_allclose(fp.Q, np.clip(mdp.R, noisy.BID_CLIP, 1 - noisy.BID_CLIP), atol=1e-15)
 
@@ -450,7 +450,7 @@ def test_order_statistics_are_ordered(means: list[float], noise: BetaNoise | Gau
 def test_the_fixed_point_solves_its_equation(
     mdp: FiniteMDP, name: str, clones: int, noise: BetaNoise | GaussianNoise
 ) -> None:
-    mdp = tasks.rescale_rewards(mdp, 0.1, 0.9)  # into the Beta bids' range
+    mdp = verify.rescale_rewards(mdp, 0.1, 0.9)  # into the Beta bids' range
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NoisyFixedPointWarning)
         fp = noisy_fixed_point(mdp, MECHANISMS[name], clones, noise)

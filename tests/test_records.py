@@ -1,5 +1,6 @@
 """verify.records: atomic writes (a record file is never half-written), learning tables, command lines."""
 
+import csv
 import json
 
 import pytest
@@ -8,6 +9,7 @@ from verify import records
 from verify.records import (
     LearningRecords,
     atomic_write,
+    atomic_write_bytes,
     command_line,
     read_jsonl,
     write_csv,
@@ -82,3 +84,60 @@ def test_command_line_spells_out_every_option():
     line = command_line("agora", ["train", "chain/0"], {"clones": [1, 2], "no_rescale": True, "out": None,
                                                        "steps": 100, "verbose": False, "out_dir": "a b"})
     assert line == "agora train chain/0 --clones 1,2 --no-rescale --steps 100 --out-dir 'a b'"
+
+
+def _csv_rows(path):
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_csv_cells_a_spreadsheet_would_run_are_neutralised(tmp_path):
+    # OWASP "CSV Injection": a text cell starting with = + - @ tab or CR gets a leading single quote.
+    evil = '=HYPERLINK("http://x.invalid","click")'
+    rows = [{"mechanism": evil, "a": "+1", "b": "-2", "c": "@SUM(A1)", "d": "\tx", "e": "\rx", "ok": "vickrey"}]
+    path = write_csv(tmp_path / "v.csv", rows)
+    back = _csv_rows(path)[0]
+    assert back["mechanism"] == "'" + evil  # read back as text, the formula intact after the quote
+    assert [back[k] for k in "abcde"] == ["'+1", "'-2", "'@SUM(A1)", "'\tx", "'\rx"]
+    assert back["ok"] == "vickrey"
+    assert all(not line.startswith(("=", "+", "-", "@")) for line in path.read_text().splitlines())
+
+
+def test_csv_numbers_are_written_as_they_are(tmp_path):
+    path = write_csv(tmp_path / "n.csv", [{"x": -0.5, "k": -3, "big": 1e-7, "flag": True, "none": None,
+                                          "nested": ["=x", -1]}])
+    back = _csv_rows(path)[0]
+    assert back == {"x": "-0.5", "k": "-3", "big": "1e-07", "flag": "True", "none": "", "nested": '["=x", -1]'}
+    assert float(back["x"]) == -0.5
+
+
+def test_csv_headers_are_neutralised_too(tmp_path):
+    path = write_csv(tmp_path / "h.csv", [{"=cmd": 1, "plain": 2}])
+    assert path.read_text().splitlines()[0] == "'=cmd,plain"
+
+
+def test_atomic_write_bytes_keeps_the_old_file_on_failure(tmp_path):
+    path = tmp_path / "fig.png"
+    with atomic_write_bytes(path) as fh:
+        fh.write(b"\x89PNG old")
+
+    def failing_savefig():
+        with atomic_write_bytes(path) as fh:
+            fh.write(b"half")
+            raise RuntimeError("savefig failed")
+
+    with pytest.raises(RuntimeError):
+        failing_savefig()
+    assert path.read_bytes() == b"\x89PNG old"
+    assert _leftovers(tmp_path) == []
+
+
+def test_atomic_write_replaces_a_symlink_not_its_target(tmp_path):
+    target = tmp_path / "target.md"
+    target.write_text("precious")
+    link = tmp_path / "report.md"
+    link.symlink_to(target)
+    write_text(link, "new")
+    assert target.read_text() == "precious"
+    assert not link.is_symlink()
+    assert link.read_text() == "new"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
+import tasks
 from reports.cli import main
 from tasks import SETTINGS, TASKS, FiniteMDP, UnknownTaskError, make
 
@@ -117,3 +120,27 @@ def test_cli_tasks_json(capsys):
         "time_limit": 20,
         "description": TASKS["chain/0"].description,
     }
+
+
+# ------------------------------------------------------------------ listing without building
+@pytest.mark.parametrize("task_id", list(TASKS))
+def test_declared_shape_is_the_built_mdps(task_id):
+    # `agora tasks` prints the declared Shape without building; it must be what make() builds.
+    mdp = TASKS[task_id].make()
+    assert TASKS[task_id].shape == (mdp.n_states, mdp.n_actions, mdp.gamma, mdp.time_limit)
+
+
+def test_every_public_name_of_tasks_resolves_lazily():
+    code = (
+        "import sys, tasks\n"
+        "assert 'numpy' not in sys.modules\n"
+        "missing = [n for n in tasks.__all__ if getattr(tasks, n, None) is None]\n"
+        "assert not missing, missing\n"
+        "assert sorted(tasks.__all__) == sorted(tasks._HOMES)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_an_unknown_attribute_of_tasks_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        _ = tasks.nonsense

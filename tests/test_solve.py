@@ -377,3 +377,73 @@ def test_solve_horizon_validates_h() -> None:
         verify.solve_horizon(tasks.chain(), 0)
     with pytest.raises(TypeError, match="int"):
         verify.solve_horizon(tasks.chain(), 2.0)
+
+
+# ----------------------------------------------------------------------------- issue 11 §4: no slow corner
+def test_pi_warm_start_needs_fewer_evaluations_on_frozenlake_and_stays_exact() -> None:
+    """FrozenLake 8x8: from the greedy policy for R, PI needs 10 evaluations; after the warm
+    value-iteration sweeps at most 5, with the same V* (cross-checked against the LP)."""
+    from verify.solvers.pi import WARM_SWEEPS, warm_policy
+
+    mdp = tasks.frozen_lake("8x8", is_slippery=True, gamma=0.99)
+    problem = problem_from_mdp(mdp)
+    cold = policy_iteration(problem, 1e-10, policy=np.argmax(mdp.R, axis=1))
+    warm = policy_iteration(problem, 1e-10)
+    assert cold.iterations == 10
+    assert warm.iterations <= 5
+    lp = linear_program(problem, 1e-8)
+    assert np.abs(warm.V - lp.V).max() <= warm.error_bound + lp.error_bound
+    assert np.abs(warm.V - cold.V).max() <= 1e-12
+    # the warm policy is what a few sweeps of value iteration make greedy
+    assert warm_policy(problem, 0).tolist() == np.argmax(mdp.R, axis=1).tolist()
+    assert 1 <= WARM_SWEEPS <= 64
+
+
+def test_pi_capped_at_one_iteration_certifies_what_it_has() -> None:
+    mdp = tasks.frozen_lake("8x8", is_slippery=True, gamma=0.99)
+    problem = problem_from_mdp(mdp)
+    with pytest.warns(verify.ConvergenceWarning, match="hit its iteration cap after 1 iterations"):
+        sol = policy_iteration(problem, 1e-10, max_iter=1, policy=np.zeros(64, dtype=np.int64))
+    exact = verify.solve(mdp, "pi", tol=1e-12)
+    assert np.abs(sol.V - exact.V).max() <= sol.error_bound
+    with pytest.raises(ValueError, match="max_iter must be at least 1"):
+        policy_iteration(problem, 1e-10, max_iter=0)
+
+
+@pytest.mark.parametrize(("S", "A"), [(5, 3), (600, 4), (1500, 4)])
+def test_greedy_picks_the_lowest_index_on_ties_on_both_paths(S: int, A: int) -> None:
+    """verify.bellman.greedy has a two-call path for small Q (S·A <= 4096) and a column loop for large
+    ones; both return max_a Q and the lowest maximising action."""
+    from verify.bellman import greedy
+
+    rng = np.random.default_rng(S)
+    Q = rng.integers(0, 3, size=(S, A)).astype(float)  # many ties
+    V, policy = greedy(Q)
+    np.testing.assert_array_equal(V, Q.max(axis=1))
+    np.testing.assert_array_equal(policy, np.argmax(Q, axis=1))  # numpy's argmax: first maximum
+
+
+def test_compact_stores_a_mostly_zero_dense_kernel_as_the_same_csr() -> None:
+    """Taxi's dense kernel (1/501 full) and a random kernel with 3 successors both become CSR with the
+    same entries, in row order (auto's storage choice)."""
+    for mdp in (tasks.taxi(gamma=0.99), tasks.random_mdp(400, 3, successors=3, seed=2)):
+        problem = problem_from_mdp(mdp)
+        packed = compact(problem)
+        assert sp.issparse(packed.K)
+        np.testing.assert_array_equal(packed.K.toarray(), problem.K)
+        assert packed.K.has_sorted_indices
+        assert packed.K.nnz == np.count_nonzero(problem.K)
+
+
+def test_dense_policy_system_by_lapack_matches_numpy() -> None:
+    """The dense route of the one policy evaluator: LAPACK dgesv on (I − βK_π), against numpy.linalg.solve."""
+    from verify.solvers._common import solve_policy_system
+
+    mdp = tasks.random_mdp(150, 3, gamma=0.97, seed=8)
+    problem = problem_from_mdp(mdp)
+    pi = np.random.default_rng(8).integers(0, 3, 150)
+    K_pi = np.asarray(mdp.kernel)[np.arange(150) * 3 + pi]
+    R_pi = mdp.R[np.arange(150), pi]
+    V = solve_policy_system(K_pi, R_pi, problem, None, 1e-12)
+    np.testing.assert_allclose(V, np.linalg.solve(np.eye(150) - 0.97 * K_pi, R_pi), rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(K_pi, np.asarray(mdp.kernel)[np.arange(150) * 3 + pi])  # input untouched

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import tasks
+import verify
 from mechanism import MECHANISMS, TrainResult, train
 
 # Q* of the chain at γ = 0.99 (PAPER.md table): Q*(s, right) = 0.8·γ^(4−s), Q*(s, left) = γ·V*(s−1).
@@ -113,7 +114,7 @@ def test_policy_gradient_rescaled_chain_needs_the_natural_step():
     # same budget with Adam stays above 0.1 (its concentration grows only additively).
     from verify.experiments import assess
 
-    mdp = tasks.rescale_rewards(tasks.chain(6), 0.0, 1.0)
+    mdp = verify.rescale_rewards(tasks.chain(6), 0.0, 1.0)
     kw = dict(clones=2, learner="policy_gradient", steps=100_000, seeds=2, checkpoints=1)
     natural = assess(train(mdp, "ccv", **kw), mdp)
     adam = assess(train(mdp, "ccv", optimizer="adam", lr=0.1, **kw), mdp)

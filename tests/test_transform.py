@@ -1,4 +1,4 @@
-"""rescale_rewards: Q*' = a·Q* + b on non-terminal states, range [low, high], same optimal policy."""
+"""verify.rescale_rewards: Q*' = a·Q* + b on non-terminal states, range [low, high], same optimal policy."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasks import FiniteMDP, chain, duality, random_mdp, rescale_rewards
+import tasks
+import verify
+from tasks import FiniteMDP, chain, duality, random_mdp
+from verify import rescale_rewards
 
 
 def q_star(mdp: FiniteMDP) -> np.ndarray:
-    """Q* by value iteration to round-off: independent of tasks.transform's private policy iteration.
+    """Q* by value iteration to round-off: independent of verify.solve, which rescale_rewards uses.
 
     Sweeps until the sup-norm change is below 1e-13·(1 − γ)/γ, so ||Q − Q*|| < 1e-13 (the
     γ/(1−γ)·||TQ − Q|| bound).
@@ -22,7 +25,8 @@ def q_star(mdp: FiniteMDP) -> np.ndarray:
     Q = np.zeros((S, A))
     tol = 1e-13 * (1 - g) / max(g, 1e-12) * max(1.0, float(np.abs(mdp.R).max()))
     for _ in range(200_000):
-        Q_new = mdp.R + g * np.asarray(mdp.kernel @ Q.max(axis=1)).reshape(S, A)
+        V = np.where(mdp.available, Q, -np.inf).max(axis=1)  # over the available actions only
+        Q_new = mdp.R + g * np.asarray(mdp.kernel @ V).reshape(S, A)
         if np.abs(Q_new - Q).max() <= tol:
             return Q_new
         Q = Q_new
@@ -173,3 +177,74 @@ def test_planted_naive_shift_can_flip_the_policy():
     assert (naive[live].argmax(axis=1) == 0).any()  # the naive map changes it
     good = q_star(rescale_rewards(mdp, low=20.0, high=21.0))
     assert (good[live].argmax(axis=1) == 1).all()
+
+
+# ------------------------------------------------------------------ the move from tasks to verify
+def old_tasks_rescale(mdp: FiniteMDP, low: float, high: float) -> np.ndarray:
+    """The rewards of the removed ``tasks.rescale_rewards`` (commit 743bc25, tasks/transform.py), verbatim:
+    Q* by its private Howard policy iteration with dense LU, then the same affine shaping."""
+    S, A, gamma = mdp.n_states, mdp.n_actions, mdp.gamma
+    K = mdp.kernel.toarray() if mdp.is_sparse else mdp.kernel
+    R, rows, pi = mdp.R, np.arange(S), np.argmax(mdp.R, axis=1)
+    for _ in range(10_000):
+        V = np.linalg.solve(np.eye(S) - gamma * K[rows * A + pi], R[rows, pi])
+        Q = R + gamma * (K @ V).reshape(S, A)
+        best = np.argmax(Q, axis=1)
+        improve = Q[rows, best] - Q[rows, pi] > 1e-12 * (1.0 + np.abs(Q[rows, pi]))
+        if not improve.any():
+            break
+        pi = np.where(improve, best, pi)
+    live = ~mdp.terminal
+    q_min, q_max = Q[live].min(), Q[live].max()
+    a, b = ((high - low) / (q_max - q_min), 0.0) if q_max > q_min else (1.0, 0.5 * (low + high) - q_min)
+    b = low - a * q_min if q_max > q_min else b
+    R_new = a * R + b - gamma * b * (K @ live.astype(float)).reshape(S, A)
+    R_new[mdp.terminal] = 0.0
+    return R_new
+
+
+@pytest.mark.parametrize("task", sorted(tasks.TASKS))
+def test_equals_the_old_tasks_rescale_on_every_registry_task(task: str) -> None:
+    mdp = tasks.make(task)
+    new = rescale_rewards(mdp, 0.1, 0.9)
+    old = old_tasks_rescale(mdp, 0.1, 0.9)
+    # Both are exact to rounding: a and b agree to ~1e-13 of the value scale.
+    np.testing.assert_allclose(new.R, old, rtol=0, atol=1e-11)
+    np.testing.assert_array_equal(new.terminal, mdp.terminal)
+
+
+def test_sparse_q_star_is_the_affine_map_with_the_closed_form_coefficients() -> None:
+    """On a sparse MDP with 2000 states (where the old private solver took seconds): Q*' = a·Q* + b with
+    a = (high − low)/(q_max − q_min), b = low − a·q_min (the docstring's proof), so the range is exactly
+    [low, high]; Q* from an independent method (this file's value iteration)."""
+    mdp = random_mdp(2000, 3, gamma=0.95, successors=5, seed=11, sparse=True, terminal_fraction=0.05)
+    low, high = -2.0, 3.0
+    out = rescale_rewards(mdp, low, high)
+    Q, Q2 = q_star(mdp), q_star(out)
+    live = ~mdp.terminal
+    a = (high - low) / (Q[live].max() - Q[live].min())
+    b = low - a * Q[live].min()
+    np.testing.assert_allclose(Q2[live], a * Q[live] + b, rtol=0, atol=1e-8)
+    assert abs(Q2[live].min() - low) < 1e-8
+    assert abs(Q2[live].max() - high) < 1e-8
+    np.testing.assert_allclose(Q2[~live], 0.0, atol=1e-8)
+
+
+def test_unavailable_actions_do_not_set_the_range() -> None:
+    """An unavailable action's Q* (here the best-paying one) is left out of [q_min, q_max]."""
+    mdp = random_mdp(6, 3, gamma=0.9, seed=5)
+    R = mdp.R.copy()
+    R[2, 1] = 50.0  # would dominate the range if counted
+    available = np.ones((6, 3), dtype=bool)
+    available[2, 1] = False
+    masked = FiniteMDP(mdp.P, R, mdp.gamma, available=available)
+    out = rescale_rewards(masked, 0.0, 1.0)
+    Q2 = q_star(out)
+    assert np.isclose(Q2[available].min(), 0.0, atol=1e-9)
+    assert np.isclose(Q2[available].max(), 1.0, atol=1e-9)
+
+
+def test_tasks_no_longer_has_a_solver() -> None:
+    """One home: the map lives in verify (it needs Q*), and tasks imports nothing from verify."""
+    assert not hasattr(tasks, "rescale_rewards")
+    assert verify.rescale_rewards is rescale_rewards

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from verify.average import solve_average
 from verify.best_response import BestResponse, NashConv, best_response, nash_conv
 from verify.experiments import EXPERIMENTS, Assessment, assess, reproduce
 from verify.exploitability import Exploitability, exploitability
@@ -25,9 +26,10 @@ from verify.noisy import (
     expected_order_statistics,
     noisy_fixed_point,
 )
-from verify.solution import ConvergenceWarning, HorizonSolution, Solution
+from verify.solution import AverageSolution, ConvergenceWarning, HorizonSolution, Solution
 from verify.solve import METHODS, solve
 from verify.solvers import evaluate, solve_horizon
+from verify.transform import rescale_rewards
 
 if TYPE_CHECKING:
     from verify.checker import check
@@ -73,6 +75,7 @@ __all__: list[str] = [
     "EXPERIMENTS",
     "METHODS",
     "Assessment",
+    "AverageSolution",
     "BestResponse",
     "BetaNoise",
     "Claim",
@@ -101,7 +104,9 @@ __all__: list[str] = [
     "q_star_equilibrium",
     "q_star_farsighted_equilibrium",
     "reproduce",
+    "rescale_rewards",
     "solve",
+    "solve_average",
     "solve_horizon",
     "truthful",
     "truthful_fixed_point",

@@ -22,6 +22,10 @@ with ``g_m = g_lo`` if ``m >= 0`` else ``g_hi`` and ``g_M = g_hi`` if ``M >= 0``
 midpoint is the estimate of V*, the half-width its guaranteed sup-norm error: never larger than the
 textbook ``g/(1 − g)·||TV − V||`` and far smaller when ``d`` is nearly constant. The same bound
 holds for a policy's operator ``T_π`` and its value ``V^π``.
+
+Action sets: an unavailable pair carries ``R = −inf`` (so ``Q = −inf``, never a greedy choice).
+Episodic MDPs at γ = 1 enter as the same kind of unequal-row-sum problem, after a change of units
+(:func:`problem_from_mdp`, :mod:`verify.episodic`).
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ __all__ = [
     "problem_from_mdp",
     "q_values",
     "row_length",
+    "stated_problem",
+    "to_mdp_units",
     "with_exact_rowsums",
 ]
 
@@ -69,6 +75,16 @@ class Problem:
         Bounds on the row sums of ``K``; ``g_lo = β·rowsum_lo`` and ``g_hi = β·rowsum_hi``.
     rowsums : array (S·A,) or None
         The exact row sums when known; ``None`` means "1 within ``rowsum_lo..hi``" (an MDP).
+    weights : array (S,) or None
+        ``None`` for a problem in the MDP's own units. For an episodic MDP at γ = 1, the units
+        ``w = ξ / max ξ`` of its weighted-norm contraction (:mod:`verify.episodic`): the MDP's values
+        are ``V = w·V'`` and ``Q(s, a) = w(s)·Q'(s, a)`` (:meth:`Certificate.in_mdp_units`).
+
+    Notes
+    -----
+    An action that is not available in a state (``FiniteMDP.available``) has ``R[s, a] = −inf``
+    here, so ``Q[s, a] = −inf``: no greedy step, certificate or policy ever picks it, and the row of
+    ``K`` it would use is ignored by ``rowsum_lo``/``rowsum_hi``.
     """
 
     R: NDArray[np.float64]
@@ -77,6 +93,7 @@ class Problem:
     rowsum_lo: float
     rowsum_hi: float
     rowsums: NDArray[np.float64] | None = None
+    weights: NDArray[np.float64] | None = None
 
     @property
     def n_states(self) -> int:
@@ -99,8 +116,9 @@ class Problem:
 
     @cached_property
     def r_max(self) -> float:
-        """``max|R|``, computed once (the rounding allowance of every certificate uses it)."""
-        return float(np.abs(self.R).max(initial=0.0))
+        """``max|R|`` over the available pairs, computed once (the rounding allowance of every certificate uses it)."""
+        r = float(np.abs(self.R).max(initial=0.0))
+        return r if np.isfinite(r) else float(np.abs(self.R[np.isfinite(self.R)]).max(initial=0.0))
 
     @property
     def g_lo(self) -> float:
@@ -112,13 +130,56 @@ class Problem:
         return self.beta * self.rowsum_hi
 
 
-def problem_from_mdp(mdp: FiniteMDP) -> Problem:
-    """The Bellman problem of an MDP: ``K = P`` (validated rows sum to 1 within ``ROW_SUM_TOL``), ``β = γ``."""
+def _check_mdp(mdp: object) -> FiniteMDP:
     if not isinstance(mdp, FiniteMDP):
         raise TypeError(
             f"mdp must be a tasks.FiniteMDP; got {type(mdp).__name__}. Build one with tasks.FiniteMDP(P, R, gamma)."
         )
-    problem = Problem(mdp.R, mdp.kernel, float(mdp.gamma), 1.0 - ROW_SUM_TOL, 1.0 + ROW_SUM_TOL)
+    return mdp
+
+
+def _masked_rewards(mdp: FiniteMDP) -> NDArray[np.float64]:
+    """``R`` with ``−inf`` at the pairs that are not available (the MDP's own array when all are)."""
+    available = np.asarray(mdp.available)
+    return mdp.R if available.all() else np.where(available, mdp.R, -np.inf)
+
+
+def stated_problem(mdp: FiniteMDP, gamma: float | None = None) -> Problem:
+    """The MDP's Bellman problem as stated, ``K = P`` and ``β = γ`` (or ``gamma``), with no contraction check.
+
+    For finite-horizon backward induction, which needs none (any γ in [0, 1]); the infinite-horizon
+    solvers use :func:`problem_from_mdp`.
+    """
+    beta = float(_check_mdp(mdp).gamma if gamma is None else gamma)
+    return Problem(_masked_rewards(mdp), mdp.kernel, beta, 1.0 - ROW_SUM_TOL, 1.0 + ROW_SUM_TOL)
+
+
+def problem_from_mdp(mdp: FiniteMDP) -> Problem:
+    """The Bellman problem of an MDP, with a contraction modulus below 1.
+
+    γ < 1: ``K = P`` (validated rows sum to 1 within ``ROW_SUM_TOL``) and ``β = γ``, in the MDP's
+    units (``weights = None``).
+
+    γ = 1 (an episodic MDP, every policy proper, checked by ``FiniteMDP``): the terminal states'
+    columns are dropped (their value is 0) and the problem is put in the units ``w = ξ / max ξ``
+    of its weighted sup-norm contraction, ``ξ(s)`` the largest expected number of steps to
+    termination from ``s`` (Bertsekas & Tsitsiklis 1996, Neuro-Dynamic Programming, Prop. 2.2;
+    Bertsekas 2012, DP and Optimal Control vol. II, §2.1): ``K' = D⁻¹ K₀ D``, ``R' = D⁻¹ R`` with
+    ``D = diag(w)``. Its rows sum to at most ``ρ = max (ξ − 1)/ξ < 1``, so every solver and its
+    McQueen–Porteus bound apply as for an SMDP's unequal row sums; the solution returns to the MDP's
+    units by ``V = w·V'`` (:meth:`Certificate.in_mdp_units`), and since ``w <= 1`` the bound in the
+    problem's units bounds the MDP's error too. ``ξ`` is computed once per MDP, by policy
+    iteration on the reward 1 per step (:mod:`verify.episodic`), and the modulus is then measured
+    from the row sums of ``K'``, so that an inexact ``ξ`` costs tightness, never validity.
+
+    Unavailable pairs have ``R = −inf`` (:class:`Problem`).
+    """
+    R = _masked_rewards(_check_mdp(mdp))
+    if mdp.gamma == 1.0:
+        from verify.episodic import episodic_problem  # verify.episodic imports the solvers, which import this module
+
+        return episodic_problem(mdp, R)
+    problem = Problem(R, mdp.kernel, float(mdp.gamma), 1.0 - ROW_SUM_TOL, 1.0 + ROW_SUM_TOL)
     if problem.g_hi >= 1.0:
         return with_exact_rowsums(problem)
     return problem
@@ -129,13 +190,18 @@ def _rowsums(K: Kernel) -> NDArray[np.float64]:
 
 
 def with_exact_rowsums(problem: Problem) -> Problem:
-    """The same problem with the row sums of ``K`` computed (one pass over ``K``), for tight bounds."""
+    """The same problem with the row sums of ``K`` computed (one pass over ``K``), for tight bounds.
+
+    ``rowsum_lo``/``rowsum_hi`` range over the rows of available pairs (finite ``R``) only.
+    """
     if problem.rowsums is not None:
         return problem
     rs = _rowsums(problem.K)
+    available = np.isfinite(problem.R.ravel())
+    used = rs if available.all() else rs[available]
     # The computed sums carry rounding of a few ulps; widen the range by that much.
-    slack = 4 * _EPS * max(1.0, float(rs.max(initial=0.0)))
-    lo, hi = max(0.0, float(rs.min()) - slack), float(rs.max()) + slack
+    slack = 4 * _EPS * max(1.0, float(used.max(initial=0.0)))
+    lo, hi = max(0.0, float(used.min()) - slack), float(used.max()) + slack
     out = replace(problem, rowsums=rs, rowsum_lo=lo, rowsum_hi=hi)
     if out.g_hi >= 1.0:
         raise ValueError(
@@ -190,9 +256,10 @@ def q_values(problem: Problem, V: NDArray[np.float64]) -> NDArray[np.float64]:
 def greedy(Q: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """``(max_a Q, argmax_a Q)``; ties go to the lowest action index."""
     S, A = Q.shape
-    if A > 16 or A == 1:
+    if A > 16 or A == 1 or S * A <= 4096:
+        # Small Q (FrozenLake, the paper's tasks): two numpy calls beat the column loop below.
         policy = np.argmax(Q, axis=1)
-        return np.take_along_axis(Q, policy[:, None], axis=1)[:, 0], policy
+        return Q.reshape(-1)[np.arange(S) * A + policy], policy
     # numpy's reductions along a short last axis are slow (~20 ns per row), and so is every
     # elementwise op on a strided column; one transposed copy makes the A columns contiguous.
     QT = np.ascontiguousarray(Q.T)
@@ -231,6 +298,21 @@ class Certificate(NamedTuple):
     rowsum_slack: float
     TV: NDArray[np.float64]
     residual: float
+    weights: NDArray[np.float64] | None = None
+
+    def in_mdp_units(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``(V̂, Q̂)`` in the MDP's units: ``w·V̂`` and ``w(s)·Q̂(s, a)`` for a γ = 1 problem (:class:`Problem`).
+
+        ``error_bound`` needs no conversion: ``w <= 1``.
+        """
+        if self.weights is None:
+            return self.V, self.Q
+        return self.V * self.weights, self.Q * self.weights[:, None]
+
+
+def to_mdp_units(problem: Problem, V: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Values of ``problem`` in the MDP's units: ``w·V`` for a γ = 1 problem, ``V`` itself otherwise."""
+    return V if problem.weights is None else V * problem.weights
 
 
 def certify(problem: Problem, V: NDArray[np.float64], Q_V: NDArray[np.float64]) -> Certificate:
@@ -266,12 +348,12 @@ def certify(problem: Problem, V: NDArray[np.float64], Q_V: NDArray[np.float64]) 
     if problem.rowsums is None:
         lo_1, hi_1 = _offsets(m, M, problem.beta, problem.beta)
         slack = max(0.0, bound_V - 0.5 * (hi_1 - lo_1)) + problem.beta * abs(s) * dev
-    return Certificate(V_hat, Q_hat, policy, bound, rounding, slack, TV, float(np.abs(d).max()))
+    return Certificate(V_hat, Q_hat, policy, bound, rounding, slack, TV, float(np.abs(d).max()), problem.weights)
 
 
 def row_length(K: Kernel) -> int | None:
     """``k`` when every row of a CSR ``K`` stores exactly ``k`` entries (random kernels), else ``None``."""
-    if isinstance(K, np.ndarray) or K.shape[0] == 0 or K.nnz % K.shape[0]:
+    if isinstance(K, np.ndarray) or K.shape[0] == 0 or K.nnz == 0 or K.nnz % K.shape[0]:
         return None
     k = K.nnz // K.shape[0]
     return k if np.array_equal(K.indptr, np.arange(0, K.nnz + 1, k)) else None

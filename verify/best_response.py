@@ -92,6 +92,14 @@ as the candidate bid that takes the first step.
 :func:`verify.deviations.candidates` (rival bids, their neighbours and ± a relative step, 0, a grid
 over the range): the gain found is a lower bound, ``exact = False``.
 
+**Action masks.** Where the deviator's action is unavailable it takes no part in the auction of
+``s`` (:mod:`mechanism.auction`): its only "bid" there is none, so it never wins, pays nothing and
+moves no lookahead, while as the seller of ``s`` (``f = 1``) it is still credited ``L`` of the
+auction among the bidders that take part. The augmented MDP (2) then has, at those ``(s, f)``,
+one action repeated (the current one), and Proposition 3's unbounded pairs are the ``(s, f)`` where
+the deviator takes part, with ``M`` read as the number of bidders taking part at ``s``. A deviation
+therefore never makes an unavailable primitive win.
+
 **NashConv** (Lanctot et al. 2017; OpenSpiel, ``open_spiel/python/algorithms/exploitability.py``)
 is ``Σ_d (max J_d − J_d(b))`` from the start distribution, the *sum* over bidders of their
 best-response gains; it is 0 exactly when no bidder gains by any change of its bids.
@@ -111,7 +119,7 @@ from mechanism.society import primitive_of
 from tasks.mdp import FiniteMDP
 from verify.deviations import Candidates, Outcomes, candidates, limit_flags, outcomes
 from verify.exploitability import check_bid_range
-from verify.fixed_point import check_profile, terminal_mask, validate_society
+from verify.fixed_point import check_profile, takes_part, terminal_mask, validate_society
 from verify.solve import solve
 from verify.solvers.evaluate import evaluate
 
@@ -261,17 +269,21 @@ def _augmented_mdp(mdp: FiniteMDP, act: IntArray, won: BoolArray, r: FloatArray)
     return FiniteMDP(kernel, r.reshape(2 * S, K), mdp.gamma, start=start, terminal=np.tile(term, 2))
 
 
-def _unbounded(fast: TopTwo, M: int, aug: FiniteMDP) -> tuple[BoolArray, IntArray, FloatArray]:
+def _unbounded(
+    fast: TopTwo, alone: BoolArray, present: BoolArray, aug: FiniteMDP
+) -> tuple[BoolArray, IntArray, FloatArray]:
     """Proposition 3: the pairs of infinite value, the action that steps towards an unbounded pair, and ±inf there.
 
-    Returns ``reach`` (2S,), ``step`` (2S,) (the candidate taking the first step, where reached
-    through others) and ``direction`` (2S,): the deviation at an unbounded pair, NaN elsewhere.
+    ``alone`` (S,): the deviator would bid alone at s (one bidder takes part); ``present`` (S,): it
+    takes part at s (an action mask; where it does not, it has no bid to push). Returns ``reach``
+    (2S,), ``step`` (2S,) (the candidate taking the first step, where reached through others) and
+    ``direction`` (2S,): the deviation at an unbounded pair, NaN elsewhere.
     """
     S2, K = aug.R.shape
     S = S2 // 2
     slope = np.array([f * (fast.lookahead == "first") - (fast.price == "first") for f in (0, 1)], dtype=np.float64)
-    unb_f = (slope > 0) | ((M == 1) & (slope < 0))
-    reach = np.repeat(unb_f, S) & ~np.asarray(aug.terminal, dtype=bool)
+    unb = present[None, :] & ((slope[:, None] > 0) | (alone[None, :] & (slope[:, None] < 0)))  # (2, S)
+    reach = unb.ravel() & ~np.asarray(aug.terminal, dtype=bool)
     direction = np.where(reach, np.repeat(np.where(slope > 0, np.inf, -np.inf), S), np.nan)
     step = np.zeros(S2, dtype=np.intp)
     kernel = sp.csr_array(aug.kernel)
@@ -291,14 +303,14 @@ def _respond(
     out: Outcomes,
     lim: BoolArray,
     R_d: FloatArray,
-    ends: tuple[TopTwo, int] | None,
+    ends: tuple[TopTwo, BoolArray, BoolArray] | None,
 ) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray]:
     """One bidder: ``V*``, ``V^b``, the best bid and its limit flag at every pair (f, s), each shape (2, S).
 
     ``x`` (S, K) are its candidate bids (column 0 the current one), ``act`` (S, K) the primitive
     that acts after each, ``out`` their auctions (S, K), ``lim`` (2, S, K) their limit flags,
-    ``R_d`` (S,) the reward of its primitive; ``ends``: the fast path and M, to apply Proposition 3
-    (no bid range), or None.
+    ``R_d`` (S,) the reward of its primitive; ``ends``: the fast path, whether it bids alone and
+    whether it takes part at each state, to apply Proposition 3 (no bid range), or None.
     """
     S, K = x.shape
     r = _rewards(R_d, out.won, out.payment, out.value, terminal_mask(mdp))
@@ -344,6 +356,8 @@ def best_response(
     mdp : FiniteMDP
     bids : array (S, M)
         The profile, ``M = n_actions · clones``; bidder ``m`` plays primitive ``m % n_actions``.
+        Where its action is unavailable a bidder takes no part (its entry is not read: NaN, "no
+        bid", as the fixed points give) and cannot deviate there (module docstring).
     mechanism : Mechanism
     clones : int
     bidder : int, optional
@@ -377,18 +391,20 @@ def best_response(
     clones = validate_society(mdp, mechanism, clones)  # the mechanism's contract check included
     S, A = mdp.n_states, mdp.n_actions
     M = A * clones
-    bids = check_profile(bids, S, M)
+    part = takes_part(mdp, M)
+    bids = check_profile(bids, S, M, part)
     bid_range = check_bid_range(bid_range)
     bidders = _check_bidder(bidder, M)
     fast = mechanism.fast_path
-    cands: Candidates = candidates(bids, bidders, bid_range=bid_range, search=fast is None)
-    out = outcomes(mechanism, bids, bidders, cands.bids)
+    cands: Candidates = candidates(bids, bidders, bid_range=bid_range, search=fast is None, available=part)
+    out = outcomes(mechanism, bids, bidders, cands.bids, part)
     if fast is not None:
         lim = np.stack([limit_flags(fast, cands, out.won, f) for f in (0, 1)])
     else:
         lim = np.zeros((2, *cands.bids.shape), dtype=bool)
     prim = primitive_of(A, clones)
-    ends = (fast, M) if fast is not None and bid_range is None else None
+    present = np.ones((S, M), dtype=bool) if part is None else part
+    alone = present.sum(axis=1) == 1
     parts = [
         _respond(
             mdp,
@@ -397,7 +413,7 @@ def best_response(
             Outcomes(out.winner[:, i], out.won[:, i], out.payment[:, i], out.value[:, i]),
             lim[:, :, i],
             mdp.R[:, prim[d]],
-            ends,
+            (fast, alone, present[:, d]) if fast is not None and bid_range is None else None,
         )
         for i, d in enumerate(bidders)
     ]

@@ -57,6 +57,7 @@ from verify.search import (
 from verify.solve import solve
 from verify.solvers.evaluate import evaluate, evaluate_policies
 from verify.strategies import BID_GRID, NUMBER_SPAN, STEPS, OneAuction, bid_profiles, finite_mdps, one_auctions
+from verify.transform import rescale_rewards
 from verify.verdicts import Claim, Counterexample, Verdict, format_counterexample, mechanism_fault
 
 __all__ = [
@@ -328,7 +329,7 @@ def _farsighted_counterexample(mechanism: Mechanism, clones: int, mdp: FiniteMDP
     from verify.best_response import nash_conv
 
     if source == "search":
-        mdp = tasks.rescale_rewards(mdp, *FARSIGHTED_BID_RANGE)
+        mdp = rescale_rewards(mdp, *FARSIGHTED_BID_RANGE)
     Q, bids = _q_star_bids(mdp, clones)
     bids = np.clip(bids, *FARSIGHTED_BID_RANGE)  # Q* is in range up to the solver's 1e-10
     nc = nash_conv(mdp, bids, mechanism, clones, bid_range=FARSIGHTED_BID_RANGE)
@@ -378,7 +379,7 @@ def q_star_farsighted_equilibrium(
     episode. Under vickrey the seller is credited the highest bid, its own included, so a bidder
     that wins consecutive states gains by inflating its bid (self-credit); the myopic claim
     (``q_star_equilibrium``) does not see this. Battery: bandit, chain, duality rescaled to [0, 1];
-    then generated MDPs (as ``q_star_equilibrium``'s) rescaled by :func:`tasks.rescale_rewards`.
+    then generated MDPs (as ``q_star_equilibrium``'s) rescaled by :func:`verify.rescale_rewards`.
     """
     clones, budget, seed, t0 = _start(mechanism, clones, budget, seed)
     battery = ("bandit", "chain", "duality-rescaled")
@@ -555,7 +556,7 @@ def explorable_mdps(draw: Any) -> FiniteMDP:
 def fixed_point_scaled(mdp: FiniteMDP, mechanism: Mechanism, clones: int) -> FiniteMDP:
     """``mdp`` with rewards mapped so that its truthful fixed point spans [0, 1] on non-terminal states.
 
-    :func:`tasks.rescale_rewards` maps Q* affinely, Q*' = a·Q* + b (potential-based shaping);
+    :func:`verify.rescale_rewards` maps Q* affinely, Q*' = a·Q* + b (potential-based shaping);
     the truthful fixed point of any order-statistic lookahead moves by the same map, since
     L(a·x + b) = a·L(x) + b for a > 0 (the proof of ``rescale_rewards`` goes through with L in
     place of max). So a = 1/(f_max − f_min), b = −a·f_min with f the fixed point puts it on
@@ -569,7 +570,7 @@ def fixed_point_scaled(mdp: FiniteMDP, mechanism: Mechanism, clones: int) -> Fin
         return mdp  # every policy is optimal; nothing to rescale by
     a = 1.0 / (f_hi - f_lo) if f_hi - f_lo > 1e-9 * max(1.0, abs(f_hi)) else 1.0
     b = 0.5 - a * (f_lo + f_hi) / 2.0
-    return tasks.rescale_rewards(mdp, a * q_lo + b, a * q_hi + b)
+    return rescale_rewards(mdp, a * q_lo + b, a * q_hi + b)
 
 
 class _Learned(NamedTuple):

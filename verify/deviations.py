@@ -36,12 +36,17 @@ every rival bid ± a relative step ``REL_STEP·span`` and a grid of ``SEARCH_GRI
 bid range (or, with no range, over ``[lo − span, hi + span]``, with ``lo, hi`` the extreme bids
 and valuations of the auction and ``span = max(hi − lo, |lo|, |hi|, 1)``). It can miss a gain
 hidden between candidates: a lower bound, recorded as ``exact = False`` by the callers.
+
+**Action masks.** Where a bidder's action is unavailable it takes no part in the auction
+(:mod:`mechanism.auction`): it is nobody's rival there (its bid adds no candidate and counts in no
+order statistic, ``others`` holds −inf for it) and, as the deviator, it has one candidate only,
+its "no bid": whatever it bids, it never wins, pays nothing and moves no lookahead.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -54,6 +59,7 @@ __all__ = ["REL_STEP", "SEARCH_GRID", "Candidates", "Outcomes", "candidates", "l
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 BoolArray = NDArray[np.bool_]
+ScalarT = TypeVar("ScalarT", bound=np.generic)
 
 #: Points of the grid a search lays over the bid range.
 SEARCH_GRID = 41
@@ -76,7 +82,7 @@ class Candidates:
         +1 for a float neighbour just above a rival bid (the stand-in for ``x ↓ c``), −1 just below,
         0 for a point that is itself the answer (a range end, a rival bid, the current bid, ...).
     others : array (N, D, M − 1)
-        The rival bids ``b_{−d}`` of each auction.
+        The rival bids ``b_{−d}`` of each auction; −inf for a rival that takes no part.
     """
 
     bids: FloatArray
@@ -84,8 +90,8 @@ class Candidates:
     others: FloatArray
 
 
-def others_of(bids: FloatArray, bidders: IntArray) -> FloatArray:
-    """``b_{−d}``: every bid of each auction but bidder d's, shape (N, D, M − 1), in index order."""
+def others_of(bids: NDArray[ScalarT], bidders: IntArray) -> NDArray[ScalarT]:
+    """``b_{−d}``: every bid of each auction but bidder d's, shape (N, D, M − 1), in index order (any dtype)."""
     M = bids.shape[1]
     keep = np.arange(M)[None, :] != np.asarray(bidders)[:, None]  # (D, M)
     idx = np.nonzero(keep)[1].reshape(len(bidders), M - 1)
@@ -102,9 +108,12 @@ class Outcomes(NamedTuple):
 
 
 def _span(bids: FloatArray, extra: FloatArray | None) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Per auction: the extreme bids (and valuations) ``lo, hi`` and ``span = max(hi − lo, |lo|, |hi|, 1)``."""
+    """Per auction: the extreme bids (and valuations) ``lo, hi`` and ``span = max(hi − lo, |lo|, |hi|, 1)``.
+
+    NaN entries (the bids and valuations of bidders that take no part) are left out.
+    """
     pool = bids if extra is None else np.concatenate([bids, extra.reshape(bids.shape[0], -1)], axis=1)
-    lo, hi = pool.min(axis=1), pool.max(axis=1)
+    lo, hi = np.nanmin(pool, axis=1), np.nanmax(pool, axis=1)
     span = np.maximum.reduce([hi - lo, np.abs(lo), np.abs(hi), np.ones_like(lo)])
     return lo, hi, span
 
@@ -116,6 +125,7 @@ def candidates(
     extra: FloatArray | None = None,
     bid_range: tuple[float, float] | None = None,
     search: bool = False,
+    available: BoolArray | None = None,
 ) -> Candidates:
     """The candidate bids of each bidder in ``bidders`` at each auction (module docstring).
 
@@ -132,6 +142,9 @@ def candidates(
     search : bool
         Add the search points (0, rival bids ± a relative step, a grid): for mechanisms without a
         fast path.
+    available : bool array (N, M), optional
+        Who takes part in each auction (an action mask); default: everyone. A rival that takes no
+        part adds no candidate; a deviator that takes none has its current bid only.
 
     Returns
     -------
@@ -141,17 +154,24 @@ def candidates(
     bidders = np.asarray(bidders, dtype=np.intp)
     N = bids.shape[0]
     D = bidders.size
+    if available is not None:
+        bids = np.where(available, bids, np.nan)  # "no bid": left out of the span, replaced below
+        if extra is not None:
+            extra = np.where(available[:, bidders][:, :, None], extra, np.nan)
     others = others_of(bids, bidders)
     current = bids[:, bidders][:, :, None]
     up, down = np.nextafter(others, np.inf), np.nextafter(others, -np.inf)
     cols = [current, others, up, down]
     side = [0, 0, 1, -1]
+    rival = [False, True, True, True]  # the columns read off a rival's bid
     if extra is not None:
         cols.insert(1, np.broadcast_to(extra, (N, D, extra.shape[-1])))
         side.insert(1, 0)
+        rival.insert(1, False)
     if bid_range is not None:
         cols.insert(1, np.broadcast_to(np.asarray(bid_range, dtype=np.float64), (N, D, 2)))
         side.insert(1, 0)
+        rival.insert(1, False)
     if search:
         lo, hi, span = _span(bids, extra)
         step = (REL_STEP * span)[:, None, None]
@@ -162,6 +182,7 @@ def candidates(
             grid = np.broadcast_to(bid_range[0] + (bid_range[1] - bid_range[0]) * t, (N, SEARCH_GRID))
         cols += [np.zeros((N, D, 1)), others + step, others - step, np.broadcast_to(grid[:, None, :], (N, D, t.size))]
         side += [0, 1, -1, 0]
+        rival += [False, True, True, False]
     x = np.concatenate([np.broadcast_to(c, (N, D, c.shape[-1])) for c in cols], axis=2)
     marks = np.concatenate([np.full(c.shape[-1], s, dtype=np.int8) for c, s in zip(cols, side, strict=True)])
     sides = np.broadcast_to(marks, x.shape).copy()
@@ -170,15 +191,39 @@ def candidates(
         out[..., 0] = False
         x = np.where(out, current, x)
         sides[out] = 0
+    if available is not None:
+        x, sides, others = _absent(x, sides, others, cols, rival, available, bidders)
     return Candidates(np.ascontiguousarray(x), sides, others)
 
 
-def outcomes(mechanism: Mechanism, bids: FloatArray, bidders: IntArray, x: FloatArray) -> Outcomes:
+def _absent(
+    x: FloatArray,
+    sides: NDArray[np.int8],
+    others: FloatArray,
+    cols: list[FloatArray],
+    rival: list[bool],
+    available: BoolArray,
+    bidders: IntArray,
+) -> tuple[FloatArray, NDArray[np.int8], FloatArray]:
+    """Candidates under a mask: a column read off an absent rival, and every column of an absent deviator,
+    become the current bid (side 0); absent rivals are −inf in ``others``."""
+    N, D, _ = x.shape
+    present = others_of(available, bidders)  # (N, D, M − 1): whether each rival takes part
+    widths = [np.ones((N, D, c.shape[-1]), dtype=bool) for c in cols]
+    keep = np.concatenate([present if is_rival else w for w, is_rival in zip(widths, rival, strict=True)], axis=2)
+    keep &= available[:, bidders][:, :, None]
+    return np.where(keep, x, x[..., :1]), np.where(keep, sides, 0).astype(np.int8), np.where(present, others, -np.inf)
+
+
+def outcomes(
+    mechanism: Mechanism, bids: FloatArray, bidders: IntArray, x: FloatArray, available: BoolArray | None = None
+) -> Outcomes:
     """Hold the auction of every candidate: ``bids[n]`` with bidder ``bidders[i]``'s bid replaced by ``x[n, i, k]``.
 
     One (n, D, K, M) batch per call of :func:`mechanism.auction` (cut along n above about 4·10⁶
     bid entries), so user rules are called through their validating wrappers and a NaN or a
-    wrong shape is a :class:`~mechanism.MechanismError`.
+    wrong shape is a :class:`~mechanism.MechanismError`. ``available`` (N, M): who takes part in
+    each auction (an action mask; default everyone).
     """
     bidders = np.asarray(bidders, dtype=np.intp)
     N, M = bids.shape
@@ -191,7 +236,7 @@ def outcomes(mechanism: Mechanism, bids: FloatArray, bidders: IntArray, x: Float
         part = slice(start, min(N, start + rows))
         profiles = np.broadcast_to(bids[part, None, None, :], (part.stop - part.start, D, K, M)).copy()
         profiles[:, d_idx, k_idx, bidders[:, None]] = x[part]
-        held = auction(mechanism, profiles)
+        held = auction(mechanism, profiles, None if available is None else available[part, None, None, :])
         winner[part] = held.winner
         pick = np.broadcast_to(bidders[None, :, None, None], (*held.payments.shape[:-1], 1))
         payment[part] = np.take_along_axis(held.payments, pick, axis=-1)[..., 0]

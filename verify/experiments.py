@@ -39,9 +39,10 @@ conclusion.
 mechanism, cloned and solitary, with both bid learners, plus a sample-efficiency study against
 tabular Q-learning over :data:`BUDGETS`, and returns tidy records (:mod:`verify.records`). Bid
 learners bid in (0, 1) (the paper's range), so a task whose Q* leaves (0, 1) (duality) is used
-through ``tasks.rescale_rewards(mdp, 0.1, 0.9)`` (see :func:`bid_task`): Q* of the rescaled task is
+through ``verify.rescale_rewards(mdp, 0.1, 0.9)`` (see :func:`bid_task`): Q* of the rescaled task is
 an affine image of the original (same optimal policy), and every error is measured against the
-rescaled Q*.
+rescaled Q*. Each of its runs (:func:`reproduction_jobs`) is trained and recorded by
+:func:`reproduction_run`, which the sweep runner's ``reproduce`` cells (:mod:`verify.jobs`) call too.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ from verify.fixed_point import FixedPointError, truthful_fixed_point
 from verify.records import LearningRecords, environment
 from verify.solve import solve
 from verify.solvers import evaluate_policies
+from verify.transform import rescale_rewards
 
 __all__ = [
     "BASELINE",
@@ -83,14 +85,19 @@ __all__ = [
     "Assessment",
     "Comparison",
     "Experiment",
+    "Job",
     "Reach",
     "WinRates",
     "assess",
     "bid_task",
     "compare",
     "measurement_grid",
+    "nullable",
+    "pool_win_rates",
     "reach",
     "reproduce",
+    "reproduction_jobs",
+    "reproduction_run",
     "run_experiment",
     "steps_until",
     "win_rates",
@@ -105,6 +112,9 @@ Steps = tuple[int | None, ...]
 EPSILONS: tuple[float, ...] = (0.05, 0.01)
 #: Q* of every task is mapped onto this range for the bid learners (inside the Beta's (0, 1)).
 BID_RANGE: tuple[float, float] = (0.1, 0.9)
+#: The tabular bid learners that `agora reproduce` runs on the paper's tasks (the neural ``ppo`` has its own
+#: experiments).
+TABULAR_LEARNERS: tuple[str, ...] = ("valuation", "policy_gradient")
 #: Budgets (env steps per seed) of the sample-efficiency study.
 BUDGETS: tuple[int, ...] = (50_000, 200_000, 800_000)
 #: The monolithic baseline of the sample-efficiency study.
@@ -131,7 +141,7 @@ def bid_task(mdp: FiniteMDP) -> FiniteMDP:
     Q = solve(mdp).Q[tasks.reachable(mdp) & ~np.asarray(mdp.terminal)]
     if Q.size and Q.min() > 0.0 and Q.max() < 1.0:
         return mdp
-    return tasks.rescale_rewards(mdp, *BID_RANGE)
+    return rescale_rewards(mdp, *BID_RANGE)
 
 
 # ---------------------------------------------------------------------------- steps to ε
@@ -348,13 +358,23 @@ def win_rates(
         seen = visits[n] > 0
         per_seed[n, seen] = wins[seen] / visits[n, seen, None]
         share[n] = float(optimal[s, p].mean()) if s.size else np.nan
+    return WinRates(pool_win_rates(per_seed), visits.sum(axis=0), share)
+
+
+def pool_win_rates(per_seed: Any) -> FloatArray:
+    """Win rates (S, A) pooled over seeds: the mean over the seeds that visit s; NaN where none does.
+
+    ``per_seed`` is (N, S, A), NaN at states a seed never visits: rate(s, i) = Σ_n w_n(s, i) / #{n :
+    s visited by seed n}. The one pooling rule of :func:`win_rates` and of a run merged from
+    single-seed runs (:func:`verify.jobs.merge_seed_runs`).
+    """
+    per_seed = np.asarray(per_seed, dtype=float)
     counted = (~np.isnan(per_seed)).sum(axis=0)
-    rate = np.where(counted > 0, np.nansum(per_seed, axis=0) / np.maximum(counted, 1), np.nan)
-    return WinRates(rate, visits.sum(axis=0), share)
+    return np.where(counted > 0, np.nansum(per_seed, axis=0) / np.maximum(counted, 1), np.nan)
 
 
 # ---------------------------------------------------------------------------- assessment
-def _nullable(x: Any) -> Any:
+def nullable(x: Any) -> Any:
     """Nested lists of floats with NaN as None (JSON has no NaN)."""
     arr = np.asarray(x, dtype=float)
     if arr.ndim == 0:
@@ -428,13 +448,13 @@ class Assessment:
             steps_to_optimal={f"{e:g}": list(v) for e, v in self.steps_to_optimal.items()},
             final_max_error=self.max_error[final].tolist(), final_mean_error=self.mean_error[final].tolist(),
             final_max_error_optimal=self.max_error_optimal[final].tolist(),
-            final_max_error_fixed_point=_nullable(self.max_error_fixed_point[final]),
+            final_max_error_fixed_point=nullable(self.max_error_fixed_point[final]),
             final_value=self.value[final].tolist(), final_regret=(self.v_star - self.value[final]).tolist(),
             final_spread_clones=self.spread_clones[final][:, self.reachable].max(axis=(1, 2)).tolist(),
             final_spread_seeds=float(self.spread_seeds[final][self.reachable].max()),
             final_policy=res.policy[final].tolist(), final_bids=res.primitive_bids[final].tolist(),
-            win_rate=_nullable(self.wins.rate), win_visits=self.wins.visits.tolist(),
-            optimal_win_share=_nullable(self.wins.optimal_share),
+            win_rate=nullable(self.wins.rate), win_visits=self.wins.visits.tolist(),
+            optimal_win_share=nullable(self.wins.optimal_share),
         )
         return row
 
@@ -503,25 +523,30 @@ def assess(
     sol = solve(mdp)
     Q = sol.Q
     live = tasks.reachable(mdp) & ~np.asarray(mdp.terminal)
+    # The errors count the live (state, action) cells whose action is available: elsewhere the bid
+    # is "no bid" (NaN) and Q* is -inf.
+    avail = np.asarray(mdp.available)
+    cells = live[:, None] & avail
     err = bids - Q
-    abs_live = np.abs(err)[:, :, live, :]
+    abs_live = np.abs(err)[:, :, cells]
     best = np.argmax(Q, axis=1)
     opt = np.abs(np.take_along_axis(err, best[None, None, :, None], axis=3)[..., 0])[:, :, live]
     fixed = _fixed_point(mdp, result, mechanism)
-    fp_err = np.full((C, N), np.nan) if fixed is None else np.abs(bids - fixed)[:, :, live, :].max(axis=(2, 3))
+    fp_err = np.full((C, N), np.nan) if fixed is None else np.abs(bids - fixed)[:, :, cells].max(axis=2)
     per_clone = result.bids.reshape(C, N, S, result.bids.shape[-1] // A, A)
     rec = _record_indices(result.steps, recorded)
-    max_error, max_opt = abs_live.max(axis=(2, 3)), opt.max(axis=2)
+    max_error, max_opt = abs_live.max(axis=2), opt.max(axis=2)
     steps = np.asarray(result.steps)
     gaps = np.diff(steps)
     # A monolithic baseline acts greedily on its Q table: a highest-bid auction picks the same action.
     name = result.config.mechanism
     mech: Mechanism | str = mechanism if mechanism is not None else name if name in MECHANISMS else "vickrey"
-    optimal = np.isclose(Q, sol.V[:, None], rtol=0.0, atol=1e-9 * max(1.0, float(np.abs(Q).max())))
+    optimal = np.isclose(Q, sol.V[:, None], rtol=0.0, atol=1e-9 * max(1.0, float(np.abs(sol.V).max())))
     return Assessment(
         result=result, mdp=mdp, Q=Q, fixed_point=fixed, reachable=live, error=err, max_error=max_error,
-        mean_error=abs_live.mean(axis=(2, 3)), max_error_optimal=max_opt, max_error_fixed_point=fp_err,
-        spread_seeds=bids.std(axis=1), spread_clones=per_clone.max(axis=3) - per_clone.min(axis=3), recorded=rec,
+        mean_error=abs_live.mean(axis=2), max_error_optimal=max_opt, max_error_fixed_point=fp_err,
+        spread_seeds=bids.std(axis=1), recorded=rec,
+        spread_clones=np.where(avail, per_clone.max(axis=3) - per_clone.min(axis=3), 0.0),
         value=evaluate_policies(mdp, result.policy[rec]) @ np.asarray(mdp.start),
         v_star=float(np.asarray(mdp.start) @ sol.V),
         steps_to={float(e): steps_until(steps, max_error, float(e)) for e in epsilons},
@@ -588,33 +613,76 @@ EXPERIMENTS: dict[str, Experiment] = {
 }
 
 
-class _Job(NamedTuple):
+class Job(NamedTuple):
+    """One training run of an experiment: the learner, its society and its env steps per seed."""
+
     learner: str
-    mechanism: str
+    mechanism: str  #: a registry name, or "monolithic" for the baseline (trained through "ccv", never auctioned)
     clones: int
     steps: int
 
 
-def _jobs(
-    budget: int,
-    learners: Sequence[str],
-    mechanisms: Sequence[str],
-    clones: Sequence[int],
-    budgets: Sequence[int],
-    societies: Sequence[tuple[str, int, str]],
-    baseline: str,
-) -> dict[_Job, list[str]]:
-    """Every training run of an experiment, with the studies it serves ("main", "sample_efficiency")."""
-    jobs: dict[_Job, list[str]] = {}
+def _experiment(name: str) -> Experiment:
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; choose one of {sorted(EXPERIMENTS)} (or 'all').")
+    return EXPERIMENTS[name]
+
+
+def reproduction_jobs(
+    name: str,
+    steps: int | None = None,
+    learners: Sequence[str] = TABULAR_LEARNERS,
+    mechanisms: Sequence[str] = BUILTINS,
+    clones: Sequence[int] = (2, 1),
+    budgets: Sequence[int] = BUDGETS,
+    societies: Sequence[tuple[str, int, str]] = SAMPLE_SOCIETIES,
+    baseline: str = BASELINE,
+) -> dict[Job, list[str]]:
+    """Every training run of experiment ``name``, with the studies it serves ("main", "sample_efficiency").
+
+    The main grid (learners × mechanisms × clones at ``steps``, default the experiment's budget)
+    first, then each budget's societies and baseline; a run that serves both studies is listed
+    once (see :func:`reproduce` for the parameters).
+    """
+    budget = _experiment(name).steps if steps is None else steps
+    jobs: dict[Job, list[str]] = {}
     for learner in learners:
         for mech in mechanisms:
             for k in clones:
-                jobs.setdefault(_Job(learner, mech, k, budget), []).append("main")
+                jobs.setdefault(Job(learner, mech, k, budget), []).append("main")
     for b in budgets:
         for mech, k, learner in societies:
-            jobs.setdefault(_Job(learner, mech, k, b), []).append("sample_efficiency")
-        jobs.setdefault(_Job(baseline, "monolithic", 1, b), []).append("sample_efficiency")
+            jobs.setdefault(Job(learner, mech, k, b), []).append("sample_efficiency")
+        jobs.setdefault(Job(baseline, "monolithic", 1, b), []).append("sample_efficiency")
     return jobs
+
+
+def reproduction_run(
+    name: str,
+    job: Job,
+    studies: Sequence[str],
+    seeds: int | Sequence[int] = 10,
+    episodes: int = 64,
+    recorded: int = RECORDED,
+    command: str | None = None,
+    mdp: FiniteMDP | None = None,
+) -> tuple[Assessment, LearningRecords]:
+    """Train and measure one run of experiment ``name``: its ``runs.jsonl`` row and its checkpoint rows.
+
+    The one home of a reproduction cell: :func:`reproduce` runs each of its jobs through it, and
+    so does the sweep runner's ``reproduce`` kind (:mod:`verify.jobs`), one job per cell. ``mdp``
+    is the experiment's task as the bid learners see it (:func:`bid_task`), built when not given.
+    The run id is ``name:learner:mechanism:clones:steps``.
+    """
+    exp = _experiment(name)
+    mdp = bid_task(exp.build()) if mdp is None else mdp
+    mech = "ccv" if job.mechanism == "monolithic" else job.mechanism  # a baseline records "monolithic"
+    a = run_experiment(mdp, mech, clones=job.clones, learner=job.learner, steps=job.steps, seeds=seeds,
+                       episodes=episodes, recorded=recorded)
+    cfg = a.result.config
+    run = f"{name}:{cfg.learner}:{cfg.mechanism}:{cfg.clones}:{cfg.steps}"
+    row = a.run_record(run, task=exp.task, experiment=name, studies=list(studies), budget=job.steps, command=command)
+    return a, LearningRecords([row], a.checkpoint_records(run))
 
 
 def _bar(progress: bool | None, total: int, desc: str) -> Any:
@@ -630,7 +698,7 @@ def reproduce(
     name: str,
     seeds: int | Sequence[int] = 10,
     steps: int | None = None,
-    learners: Sequence[str] = SOCIETY_LEARNERS,
+    learners: Sequence[str] = TABULAR_LEARNERS,
     mechanisms: Sequence[str] = BUILTINS,
     clones: Sequence[int] = (2, 1),
     recorded: int = RECORDED,
@@ -672,11 +740,9 @@ def reproduce(
     LearningRecords
         ``runs`` (one row per run) and ``checkpoints`` (one per run × seed × recorded checkpoint).
     """
-    if name not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {name!r}; choose one of {sorted(EXPERIMENTS)} (or 'all').")
-    exp = EXPERIMENTS[name]
+    exp = _experiment(name)
     mdp = bid_task(exp.build())
-    jobs = _jobs(exp.steps if steps is None else steps, learners, mechanisms, clones, budgets, societies, baseline)
+    jobs = reproduction_jobs(name, steps, learners, mechanisms, clones, budgets, societies, baseline)
     command = command or (
         f"verify.experiments.reproduce({name!r}, seeds={seeds!r}, steps={steps!r}, learners={tuple(learners)!r}, "
         f"mechanisms={tuple(mechanisms)!r}, clones={tuple(clones)!r}, recorded={recorded!r}, episodes={episodes!r}, "
@@ -688,18 +754,13 @@ def reproduce(
     for job, studies in jobs.items():
         if bar is not None:
             bar.set_postfix_str(f"{job.learner} {job.mechanism} x{job.clones} {job.steps:,}")
-        mech = "ccv" if job.mechanism == "monolithic" else job.mechanism  # a baseline records "monolithic"
-        a = run_experiment(mdp, mech, clones=job.clones, learner=job.learner, steps=job.steps, seeds=seeds,
-                           episodes=episodes, recorded=recorded)
-        cfg = a.result.config
-        run = f"{name}:{cfg.learner}:{cfg.mechanism}:{cfg.clones}:{cfg.steps}"
-        runs.append(a.run_record(run, task=exp.task, experiment=name, studies=studies, budget=job.steps,
-                                 command=command))
-        checkpoints.extend(a.checkpoint_records(run))
+        a, rec = reproduction_run(name, job, studies, seeds, episodes, recorded, command, mdp=mdp)
+        runs += rec.runs
+        checkpoints += rec.checkpoints
         if bar is not None:
             bar.update(job.steps)
         if callback is not None:
-            callback(f"{run}: final max error median {np.median(a.max_error[-1]):.3f}")
+            callback(f"{rec.runs[0]['run']}: final max error median {np.median(a.max_error[-1]):.3f}")
     if bar is not None:
         bar.close()
     return LearningRecords(runs, checkpoints)

@@ -29,6 +29,7 @@ import numpy as np
 import tasks
 from mechanism.registry import MECHANISMS
 from verify.claims import TOL_VALUE, Counterexample, fixed_point_optimal, fixed_point_shortfall
+from verify.transform import rescale_rewards
 
 __all__ = ["CcvFinding", "FarsightedFinding", "FarsightedRow", "farsighted_finding", "solitary_ccv_suboptimality"]
 
@@ -184,7 +185,7 @@ def farsighted_finding(
     Distribution: the one of :func:`solitary_ccv_suboptimality` (``n`` MDPs from
     :func:`tasks.random_mdp`, S uniform in {2..6}, A in {2, 3}, flat-Dirichlet rows, γ = ``gamma``,
     drawn in order from ``numpy.random.default_rng(seed)``), each with its rewards rescaled by
-    :func:`tasks.rescale_rewards` ``(mdp, 0, 1)`` so that Q* lies in the bid range [0, 1] (the
+    :func:`verify.rescale_rewards` ``(mdp, 0, 1)`` so that Q* lies in the bid range [0, 1] (the
     optimal policy is unchanged). The profile is ``bids[s, m] = Q*(s, m % A)``; it is *not* a
     farsighted equilibrium when :func:`verify.best_response.nash_conv` finds a bidder that gains
     more than ``tol = 1e-8·max(1, max|R|)/(1 − γ)`` from some non-terminal first state
@@ -199,7 +200,7 @@ def farsighted_finding(
     mdps = []
     for _ in range(n):
         S, A = int(rng.integers(2, 7)), int(rng.integers(2, 4))
-        mdps.append(tasks.rescale_rewards(tasks.random_mdp(S, A, gamma=gamma, seed=rng), 0.0, 1.0))
+        mdps.append(rescale_rewards(tasks.random_mdp(S, A, gamma=gamma, seed=rng), 0.0, 1.0))
     profiles = [solve(mdp).Q for mdp in mdps]
     rows = tuple(_farsighted_row(name, c, mdps, profiles, bid_range) for name in mechanisms for c in clones)
     return FarsightedFinding(

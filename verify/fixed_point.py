@@ -33,6 +33,16 @@ selects one primitive ``a(s')`` per state; with the selection frozen, (1) is lin
 policy-evaluation solve gives its fixed point. Every ``block`` sweeps the selection read off the
 current iterate is solved for and kept only when (2) certifies it, so the answer is always
 certified by (2), whichever route found it.
+
+Action masks. Where action ``a`` is unavailable at ``s`` (:attr:`tasks.FiniteMDP.available`) its
+bidders take no part in the auction of ``s`` (the rule of :mod:`mechanism.auction`): (1) is the
+valuation of the available pairs only, and ``L(b(s'))`` is the lookahead of the auction among the
+bidders available at ``s'`` (a lone bidder's second-highest bid is 0). An order statistic of the
+available bids is still 1-Lipschitz, so the argument above is unchanged; cloned vickrey and ccv
+still give Q* of the masked MDP (every available value appears twice, so the second-highest is
+the maximum over the available actions). Profiles hold NaN ("no bid") at the unavailable
+(state, bidder) pairs and valuations ``Q`` hold −inf there (the value of an action that cannot be
+taken, QuantEcon's convention for infeasible actions).
 """
 
 from __future__ import annotations
@@ -40,31 +50,27 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
-from mechanism.auction import validate_mechanism
+from mechanism.auction import auction, validate_for_mask
 from mechanism.market import Mechanism
-from mechanism.society import primitive_of
+from mechanism.society import bidder_mask, primitive_of
 from tasks.mdp import FiniteMDP
+from verify.solvers.evaluate import evaluate
 
 __all__ = [
     "FixedPoint",
     "FixedPointError",
     "bellman_bids",
     "check_profile",
-        "solve_fixed_point",
+    "solve_fixed_point",
+    "takes_part",
     "terminal_mask",
     "truthful_fixed_point",
     "validate_society",
 ]
 
 FloatArray = NDArray[np.float64]
-
-#: Largest state count for which the dense linear solve of the acceleration step is used.
-_DENSE_SOLVE_MAX = 1500
-
 
 #: An iterate this large has left every range a contraction keeps it in (|b| <= (|R| + γ|L(0)|)/(1 − γ)).
 _DIVERGED = 1e150
@@ -80,9 +86,11 @@ class FixedPoint(NamedTuple):
     Attributes
     ----------
     bids : array (S, M)
-        ``bids[s, m]``: the valuation of bidder ``m`` at ``s``; 0 at terminal states.
+        ``bids[s, m]``: the valuation of bidder ``m`` at ``s``; 0 at terminal states; NaN (no bid)
+        where the bidder's action is unavailable.
     Q : array (S, A)
-        The same numbers per primitive (``bids = Q[:, m % A]``).
+        The same numbers per primitive (``bids = Q[:, m % A]`` on the available pairs); −inf where
+        the action is unavailable.
     iterations : int
         Sweeps of (1) performed (linear solves not counted).
     error_bound : float
@@ -99,12 +107,23 @@ class FixedPoint(NamedTuple):
 def validate_society(mdp: object, mechanism: object, clones: object) -> int:
     """Check the common arguments once; return ``clones`` as an int.
 
-    The mechanism's rules are checked too (:func:`mechanism.validate_mechanism`): a rule that
+    The mechanism's rules are checked too (:func:`mechanism.validate_mechanism`), for every
+    auction size the MDP's action mask holds (:func:`mechanism.validate_for_mask`): a rule that
     returns NaN, a wrong shape or an invalid winner, or is not a function of the bids, raises a
     :class:`mechanism.MechanismError` here rather than giving a wrong answer later.
+
+    The society analyses (fixed points, exploitability, best responses, the claims) certify their
+    answers with bounds in ``1/(1 − γ)``; an undiscounted episodic MDP (γ = 1, which the exact solvers
+    take) is refused here with a ``ValueError`` rather than left to an infinite bound.
     """
     if not isinstance(mdp, FiniteMDP):
         raise TypeError(f"mdp must be a tasks.FiniteMDP; got {type(mdp).__name__}.")
+    if mdp.gamma >= 1.0:
+        raise ValueError(
+            "the society analyses need a discount gamma < 1 (their certificates scale with 1/(1 - gamma)); "
+            "this MDP has gamma = 1. Solve it exactly with verify.solve / verify.evaluate, or analyse the "
+            "society on dataclasses.replace(mdp, gamma=0.99)."
+        )
     if not isinstance(mechanism, Mechanism):
         raise TypeError(
             "mechanism must be a mechanism.Mechanism (e.g. mechanism.MECHANISMS['ccv']); "
@@ -112,14 +131,27 @@ def validate_society(mdp: object, mechanism: object, clones: object) -> int:
         )
     if isinstance(clones, bool) or not isinstance(clones, int | np.integer) or clones < 1:
         raise ValueError(f"clones must be an int >= 1 (1 = solitary, 2 = cloned); got {clones!r}.")
-    validate_mechanism(mechanism, mdp.n_actions * int(clones))
+    validate_for_mask(mechanism, bidder_mask(mdp.available, int(clones)), mdp.n_actions * int(clones))
     return int(clones)
 
 
-def check_profile(bids: object, n_states: int, n_bidders: int) -> FloatArray:
-    """A bid profile ``bids[s, m]`` as a finite float array (S, M), or a clear error naming the entry.
+def takes_part(mdp: FiniteMDP, n_bidders: int) -> NDArray[np.bool_] | None:
+    """Which of the ``n_bidders`` bidders take part in the auction of each state, (S, M); None if all do.
 
-    The one check of a profile the analyses take (exploitability, best responses).
+    ``mdp.available[s, m % A]`` (:func:`mechanism.society.bidder_mask`): the mask the analyses pass
+    to :func:`mechanism.auction`.
+    """
+    return bidder_mask(mdp.available, n_bidders // mdp.n_actions)
+
+
+def check_profile(
+    bids: object, n_states: int, n_bidders: int, part: NDArray[np.bool_] | None = None
+) -> FloatArray:
+    """A bid profile ``bids[s, m]`` as a float array (S, M), or a clear error naming the entry.
+
+    The one check of a profile the analyses take (exploitability, best responses). Every bid of a
+    bidder that takes part (``part``, (S, M); None: all) must be finite; the others are "no bid",
+    whatever they hold, and come back as NaN.
     """
     try:
         arr = np.asarray(bids, dtype=np.float64)
@@ -133,10 +165,15 @@ def check_profile(bids: object, n_states: int, n_bidders: int) -> FloatArray:
             "bids[s, m] for bidder m (primitive m % n_actions)."
         )
     bad = ~np.isfinite(arr)
+    if part is not None:
+        bad &= part
     if bad.any():
         s, m = (int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"bids[{s}, {m}] = {arr[s, m]!r} is non-finite; every bid must be a finite number.")
-    return arr
+        raise ValueError(
+            f"bids[{s}, {m}] = {arr[s, m]!r} is non-finite; every bid must be a finite number "
+            "(NaN only where the bidder's action is unavailable)."
+        )
+    return arr if part is None else np.where(part, arr, np.nan)
 
 
 def terminal_mask(mdp: FiniteMDP) -> NDArray[np.bool_]:
@@ -145,53 +182,57 @@ def terminal_mask(mdp: FiniteMDP) -> NDArray[np.bool_]:
 
 
 def _lookahead(mdp: FiniteMDP, mechanism: Mechanism, bids: FloatArray) -> FloatArray:
-    """ℓ(s') = L(b(s')), 0 at terminal states; shape (S,)."""
-    ell = np.asarray(mechanism.credit(bids), dtype=np.float64).reshape(mdp.n_states)
+    """ℓ(s') = L(b(s')) over the bidders that take part at s', 0 at terminal states; shape (S,)."""
+    part = takes_part(mdp, bids.shape[1])
+    if part is None:
+        ell = np.asarray(mechanism.credit(bids), dtype=np.float64).reshape(mdp.n_states)
+    else:
+        ell = auction(mechanism, bids, part).value
     return np.where(terminal_mask(mdp), 0.0, ell)
 
 
 def bellman_bids(mdp: FiniteMDP, bids: FloatArray, mechanism: Mechanism) -> FloatArray:
     """Valuations per primitive under a bid profile: ``Q[s, a] = R[s, a] + γ·Σ P[s, a, s']·L(b(s'))``.
 
-    Equation (1) of this module; terminal rows are 0. ``bids`` has shape (S, M); returns (S, A).
+    Equation (1) of this module; terminal rows are 0, unavailable pairs −inf (their bids are not
+    read: the lookahead is over the bidders that take part). ``bids`` has shape (S, M); returns (S, A).
     """
     ell = _lookahead(mdp, mechanism, bids)
     Q = mdp.R + mdp.gamma * np.asarray(mdp.kernel @ ell).reshape(mdp.n_states, mdp.n_actions)
     Q[terminal_mask(mdp)] = 0.0
+    Q[~np.asarray(mdp.available)] = -np.inf
     return Q
 
 
-def _selection_solve(mdp: FiniteMDP, bids: FloatArray, ell: FloatArray, prim: NDArray[np.intp]) -> FloatArray | None:
-    """Freeze the primitive whose bid equals ℓ(s') and solve the linear fixed point; None if none is selected."""
+def _selection_solve(
+    mdp: FiniteMDP, bids: FloatArray, ell: FloatArray, prim: NDArray[np.intp], tol: float
+) -> FloatArray | None:
+    """Freeze the primitive whose bid equals ℓ(s') and solve the linear fixed point; None if none is selected.
+
+    With the selection ``a(s')`` frozen, ℓ(s') = V(s') solves ``V = R_a + γ·P_a V``: the value of the
+    deterministic policy ``a``, by the project's one policy evaluator (:func:`verify.solvers.evaluate`;
+    terminal states are absorbing with zero reward, so V = 0 there). What the bound (2) of the
+    candidate ``Q = R + γ·P V`` sees is the residual ``r = R_a + γ·P_a V − V``: ``Q(s, a(s)) = V(s) + r(s)``,
+    so while ``Q`` selects ``a`` again, ``T Q − Q = γ·P r`` and (2) is at most ``γ²/(1 − γ)·max|r|``.
+    The evaluator stops on ``max|r| <= e·(1 − γ)`` for a bound ``e`` on ``|V − V^π|``; ``e = tol / (2γ²)``
+    makes (2) at most ``tol / 2``. (Below the rounding of the residual, ``ε·|V|``, it stops there,
+    as a direct solve would.) The candidate is kept only when its own bound (2) is below ``tol``.
+    """
     live = ~terminal_mask(mdp)
     hit = bids == ell[:, None]
     has = hit.any(axis=1) | ~live
     if not has.all():
         return None
-    a_sel = prim[np.argmax(hit, axis=1)]
-    S, A = mdp.n_states, mdp.n_actions
-    rows = np.arange(S) * A + a_sel
-    K = mdp.kernel
-    P_pi = K[rows]
-    r_pi = mdp.R[np.arange(S), a_sel]
-    # V(s') = ℓ(s') under the frozen selection; terminal states are pinned to 0.
-    if S <= _DENSE_SOLVE_MAX:
-        P_pi = P_pi.toarray() if sp.issparse(P_pi) else np.asarray(P_pi)
-        P_pi = np.where(live[:, None] & live[None, :], P_pi, 0.0)
-        lhs = np.eye(S) - mdp.gamma * P_pi
-        try:
-            V = np.linalg.solve(lhs, np.where(live, r_pi, 0.0))
-        except np.linalg.LinAlgError:
-            return None
-    else:
-        P_pi = sp.csr_array(P_pi)
-        D = sp.diags_array(live.astype(np.float64))
-        lhs = sp.identity(S, format="csr") - mdp.gamma * (D @ P_pi @ D)
-        V = np.asarray(spla.spsolve(sp.csc_array(lhs), np.where(live, r_pi, 0.0)))
+    available = np.asarray(mdp.available)
+    a_sel = np.where(live, prim[np.argmax(hit, axis=1)], np.argmax(available, axis=1))
+    gamma = mdp.gamma
+    V = evaluate(mdp, a_sel, tol=0.5 * tol / (gamma * gamma) if 0.0 < gamma < 1.0 else None)
     if not np.all(np.isfinite(V)):
         return None
-    Q = mdp.R + mdp.gamma * np.asarray(K @ np.where(live, V, 0.0)).reshape(S, A)
-    Q[terminal_mask(mdp)] = 0.0
+    S, A = mdp.n_states, mdp.n_actions
+    Q = mdp.R + gamma * np.asarray(mdp.kernel @ V).reshape(S, A)
+    Q[~live] = 0.0
+    Q[~available] = -np.inf
     return Q
 
 
@@ -232,36 +273,50 @@ def solve_fixed_point(
     gamma = mdp.gamma
     prim = primitive_of(mdp.n_actions, clones)
     factor = gamma / (1.0 - gamma)
+    avail = np.asarray(mdp.available)
     Q = np.where(terminal_mask(mdp)[:, None], 0.0, mdp.R)
     bound = np.inf
     for it in range(1, max_iter + 1):
         bids = Q[:, prim]
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected just below
             Q_new = bellman_bids(mdp, bids, mechanism)
-        if not np.all(np.abs(Q_new) < _DIVERGED):
+        if not np.all(np.abs(Q_new[avail]) < _DIVERGED):
             raise FixedPointError(
                 f"the iteration of {mechanism.name!r}'s valuation map left the finite numbers after {it} sweeps "
                 f"(last error bound {bound:.3g}); its lookahead is not a contraction (it should be 1-Lipschitz "
                 "in the sup norm, like max or a k-th largest bid)."
             )
-        bound = factor * float(np.max(np.abs(Q_new - Q))) if gamma > 0 else 0.0
+        bound = factor * _gap(Q_new, Q, avail) if gamma > 0 else 0.0
         if bound <= tol:
-            return FixedPoint(Q_new[:, prim], Q_new, it, bound)
+            return _result(mdp, Q_new, prim, it, bound)
         Q = Q_new
         if it % block == 0:
-            cand = _selection_solve(mdp, Q[:, prim], _lookahead(mdp, mechanism, Q[:, prim]), prim)
+            cand = _selection_solve(mdp, Q[:, prim], _lookahead(mdp, mechanism, Q[:, prim]), prim, tol)
             if cand is not None:
                 T_cand = bellman_bids(mdp, cand[:, prim], mechanism)
-                cand_bound = factor * float(np.max(np.abs(T_cand - cand)))
+                cand_bound = factor * _gap(T_cand, cand, avail)
                 if cand_bound <= tol:
-                    return FixedPoint(T_cand[:, prim], T_cand, it, cand_bound)
+                    return _result(mdp, T_cand, prim, it, cand_bound)
                 if cand_bound < bound:
                     Q = T_cand
     raise FixedPointError(
         f"the truthful fixed point of {mechanism.name!r} did not converge in {max_iter} sweeps: the error bound "
         f"γ/(1−γ)·‖Tb − b‖∞ reached {bound:.3g} > tol = {tol:g}. A lookahead that is not 1-Lipschitz in the sup "
-        "norm need not give a contraction; for max / k-th-largest lookaheads raise max_iter."
+        "norm need not give a contraction; for max / k-th-largest lookaheads raise max_iter of "
+        "verify.fixed_point.solve_fixed_point."
     )
+
+
+def _gap(Q_new: FloatArray, Q: FloatArray, avail: NDArray[np.bool_]) -> float:
+    """‖Q_new − Q‖∞ over the available pairs (the unavailable ones hold no valuation)."""
+    return float(np.max(np.abs(Q_new[avail] - Q[avail])))
+
+
+def _result(mdp: FiniteMDP, Q: FloatArray, prim: NDArray[np.intp], iterations: int, bound: float) -> FixedPoint:
+    """The :class:`FixedPoint` of valuations ``Q``: bids per bidder, NaN (no bid) where unavailable."""
+    bids = Q[:, prim]
+    part = takes_part(mdp, prim.size)
+    return FixedPoint(bids if part is None else np.where(part, bids, np.nan), Q, iterations, bound)
 
 
 def truthful_fixed_point(mdp: FiniteMDP, mechanism: Mechanism, clones: int, tol: float = 1e-10) -> FloatArray:

@@ -356,7 +356,7 @@ def expected_order_statistics(means: ArrayLike, noise: Noise, *, copies: int = 1
         bad = mu[(mu <= 0.0) | (mu >= 1.0)][0]
         raise ValueError(
             f"a Beta mean must lie strictly between 0 and 1; got {bad!r}. Rescale rewards into (0, 1) "
-            "(tasks.rescale_rewards) or use GaussianNoise."
+            "(verify.rescale_rewards) or use GaussianNoise."
         )
     lead, K = mu.shape[:-1], mu.shape[-1]
     flat = mu.reshape(-1, K)
@@ -396,13 +396,14 @@ class NoisyFixedPoint(NamedTuple):
     Attributes
     ----------
     bids : array (S, M)
-        The mean bid of every bidder, ``Q[:, m % A]``; 0 at terminal states.
+        The mean bid of every bidder, ``Q[:, m % A]``; 0 at terminal states; NaN (no bid) where
+        the bidder's action is unavailable.
     Q : array (S, A)
-        The mean bid (expected valuation) per primitive.
+        The mean bid (expected valuation) per primitive; −inf where the action is unavailable.
     lookahead : array (S,)
         ℓ(s) = E_noise[L(X(s))] at the fixed point: what the seller of s is credited on average.
     policy : int array (S,)
-        The greedy policy of the means, ``argmax_a Q[s, a]`` (ties: lowest index).
+        The greedy policy of the means, ``argmax_a Q[s, a]`` over the available actions (ties: lowest index).
     iterations : int
         Evaluations of the map T (Newton steps, their line searches and Jacobians included).
     error_bound : float
@@ -448,18 +449,29 @@ class _Map:
             )
         self.mdp, self.clones, self.noise, self.stat = mdp, clones, noise, fast.lookahead
         self.live = ~terminal_mask(mdp)
+        # Live states grouped by their set of available actions: the auction of s' is among those only.
+        avail = np.asarray(mdp.available)
+        live_states = np.flatnonzero(self.live)
+        patterns, group = np.unique(avail[live_states], axis=0, return_inverse=True)
+        self.groups = [(live_states[group.ravel() == g], np.flatnonzero(p)) for g, p in enumerate(patterns)]
         self.shape = (mdp.n_states, mdp.n_actions)
         beta = isinstance(noise, BetaNoise)
         self.low, self.high = (BID_CLIP, 1.0 - BID_CLIP) if beta else (-np.inf, np.inf)
         self.evaluations = 0
 
     def lookahead(self, Q: FloatArray) -> FloatArray:
-        """ℓ (..., S) for mean profiles Q (..., S, A); 0 at terminal states."""
+        """ℓ (..., S) for mean profiles Q (..., S, A); 0 at terminal states.
+
+        At s' the order statistic is over the bidders of the actions available at s' only (an
+        action mask, :mod:`mechanism.auction`); a lone bidder's second-highest bid is 0.
+        """
         ell = np.zeros(Q.shape[:-1])
         if self.stat == "none" or not self.live.any():
             return ell
-        first, second = expected_order_statistics(Q[..., self.live, :], self.noise, copies=self.clones)
-        ell[..., self.live] = first if self.stat == "first" else second
+        for states, actions in self.groups:
+            means = Q[..., states, :][..., actions]
+            first, second = expected_order_statistics(means, self.noise, copies=self.clones)
+            ell[..., states] = first if self.stat == "first" else second
         return ell
 
     def raw(self, Q: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -626,7 +638,7 @@ def noisy_fixed_point(
     ----------
     mdp : FiniteMDP
         For Beta noise, Q* (and the fixed point) should lie inside (0, 1): rescale first, e.g.
-        ``tasks.rescale_rewards(mdp, 0.05, 0.95)`` (``(0, 1)`` itself puts the extremes on the clip).
+        ``verify.rescale_rewards(mdp, 0.05, 0.95)`` (``(0, 1)`` itself puts the extremes on the clip).
     mechanism : Mechanism
         Must declare ``fast_path`` (a top-two rule): its lookahead "first" credits E[X₍₁₎],
         "second" E[X₍₂₎], "none" nothing.
@@ -670,12 +682,18 @@ def noisy_fixed_point(
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
         raise ValueError(f"max_iter must be a positive int; got {max_iter!r}.")
     T = _Map(mdp, mechanism, clones, noise)
+    avail = np.asarray(mdp.available)
     if initial is None:
         start = solve_fixed_point(mdp, mechanism, clones).Q
     else:
         start = np.asarray(initial, dtype=np.float64)
-        if start.shape != T.shape or not np.isfinite(start).all():
-            raise ValueError(f"initial must be a finite array of shape {T.shape} (S, A); got shape {start.shape}.")
+        if start.shape != T.shape or not np.isfinite(start[avail]).all():
+            raise ValueError(
+                f"initial must be an array of shape {T.shape} (S, A), finite on the available pairs; "
+                f"got shape {start.shape}."
+            )
+    # An unavailable pair has no valuation (−inf); ℓ never reads its entry, which the map carries along.
+    start = np.where(avail, start, 0.0)
     x = _newton(T, _state(T, T.clip(start)), max_iter)
     bound, lipschitz = _certify(T, x)
     unique = isinstance(noise, GaussianNoise)
@@ -689,7 +707,8 @@ def noisy_fixed_point(
             f"the noisy fixed point of {mechanism.name!r} (clones={clones}, {noise}) was not certified to "
             f"tol = {tol:g} after {T.evaluations} evaluations: residual ‖T(Q) − Q‖∞ = {x.norm:.3g}, certified "
             f"error bound {bound:.3g}, local Lipschitz estimate {lipschitz:.3g}; the rounding floor of the "
-            f"certificate here is about η/(1 − γ) = {T.error(x.Q) / (1.0 - mdp.gamma):.3g}. Raise max_iter, or tol "
+            f"certificate here is about η/(1 − γ) = {T.error(x.Q) / (1.0 - mdp.gamma):.3g}. Raise max_iter of "
+            "verify.noisy_fixed_point, or tol "
             "(above that floor); a local modulus above 1 means the map does not settle near this profile."
         )
     return _record(T, x, bound, lipschitz, unique, mechanism)
@@ -706,12 +725,14 @@ def _record(T: _Map, x: _State, bound: float, lipschitz: float, unique: bool, me
             f"the noisy fixed point of {mechanism.name!r} with {T.noise} hits the Beta clip [{T.low:g}, {T.high:g}] "
             f"at {clipped} (state, action) entries (e.g. its valuation at ({s}, {a}) is {float(x.TQ[s, a]):.6g}): "
             "it solves the clipped equation only. Rescale rewards well inside (0, 1) first, e.g. "
-            "tasks.rescale_rewards(mdp, 0.05, 0.95).",
+            "verify.rescale_rewards(mdp, 0.05, 0.95).",
             NoisyFixedPointWarning,
             stacklevel=3,
         )
-    Q = np.where(live, x.Q, 0.0)
-    bids = Q[:, primitive_of(T.shape[1], T.clones)]
+    avail = np.asarray(T.mdp.available)
+    Q = np.where(avail, np.where(live, x.Q, 0.0), -np.inf)
+    prim = primitive_of(T.shape[1], T.clones)
+    bids = np.where(avail[:, prim], Q[:, prim], np.nan)
     policy = np.argmax(Q, axis=1).astype(np.int64)
     return NoisyFixedPoint(
         bids, Q, x.ell, policy, T.evaluations, float(bound), x.norm, float(lipschitz), unique, clipped, T.noise

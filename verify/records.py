@@ -5,6 +5,11 @@ with a ``to_dict`` method uses it) and writes ``<name>.jsonl`` and ``<name>.csv`
 nested values (lists, dicts: a counterexample, an array) are JSON-encoded in the CSV so every row
 stays one line. Every file is written atomically: to a temporary file in the same folder, then
 ``os.replace`` onto the name, so a reader sees the old file or the new one, never half of one.
+CSV text cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR
+first) get a leading ``'`` (OWASP's recipe); numbers are written as they are. A command writes
+``manifest.json`` last (:func:`write_manifest`: rows and sha256 of every record file, the command
+line, :func:`environment`); :func:`check_manifest` raises :class:`IncompleteRecordsError` for a
+folder whose manifest is missing or does not match, the trace of a writer that did not finish.
 :func:`verdict_rows` turns claim verdicts into rows (one per mechanism × clones × claim, each with
 its claim's ``title``, the verdict table's column header) with the configuration, seed, budget and
 :func:`environment` on every row. Nothing here imports hypothesis.
@@ -43,6 +48,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import json
 import os
 import platform
@@ -58,11 +64,16 @@ from verify.verdicts import Verdict
 
 __all__ = [
     "CHECKPOINTS",
+    "MANIFEST",
     "RUNS",
     "VERDICTS",
+    "IncompleteRecordsError",
     "LearningRecords",
     "atomic_write",
+    "atomic_write_bytes",
+    "check_manifest",
     "command_line",
+    "count_rows",
     "environment",
     "merge_learning_records",
     "read_jsonl",
@@ -72,6 +83,7 @@ __all__ = [
     "write_csv",
     "write_jsonl",
     "write_learning_records",
+    "write_manifest",
     "write_records",
     "write_text",
 ]
@@ -140,19 +152,15 @@ def _umask() -> int:
 
 
 @contextmanager
-def atomic_write(path: str | Path, newline: str | None = None) -> Iterator[IO[str]]:
-    """Open a temporary text file beside ``path``; on success it replaces ``path`` in one step.
-
-    The file is flushed and synced before ``os.replace``, which is atomic on POSIX and Windows
-    within one folder; if the body raises, the temporary file is removed and ``path`` is left as
-    it was (absent, or the old contents).
-    """
+def _atomic(path: str | Path, mode: str, newline: str | None = None) -> Iterator[IO[Any]]:
+    """The body of :func:`atomic_write` and :func:`atomic_write_bytes` (``mode`` "w" or "wb")."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the mode open() would
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as fh:
+        encoding = None if "b" in mode else "utf-8"
+        with os.fdopen(fd, mode, encoding=encoding, newline=newline) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
@@ -160,6 +168,26 @@ def atomic_write(path: str | Path, newline: str | None = None) -> Iterator[IO[st
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def atomic_write(path: str | Path, newline: str | None = None) -> Iterator[IO[str]]:
+    """Open a temporary text file beside ``path``; on success it replaces ``path`` in one step.
+
+    The file is flushed and synced before ``os.replace``, which is atomic on POSIX and Windows
+    within one folder; if the body raises, the temporary file is removed and ``path`` is left as
+    it was (absent, or the old contents). When ``path`` is a symbolic link, the link itself is
+    replaced by the new file: its target is never written.
+    """
+    with _atomic(path, "w", newline) as fh:
+        yield fh
+
+
+@contextmanager
+def atomic_write_bytes(path: str | Path) -> Iterator[IO[bytes]]:
+    """:func:`atomic_write` for binary files (figures: ``fig.savefig(fh, format="png")``)."""
+    with _atomic(path, "wb") as fh:
+        yield fh
 
 
 def write_text(path: str | Path, text: str) -> Path:
@@ -187,23 +215,38 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+#: First characters that make a spreadsheet read a text cell as a formula (OWASP, "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: nested values JSON-encoded; text a spreadsheet would run as a formula prefixed with ``'``.
+
+    Numbers are never touched (a float -0.5 is written as ``-0.5``): only strings are neutralised,
+    the OWASP recipe (prefix a single quote), so ``=HYPERLINK(...)`` is read back as the text ``'=HYPERLINK(...)``.
+    """
+    if isinstance(value, dict | list | tuple):
+        value = json.dumps(value, default=_default, ensure_ascii=False)
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def write_csv(path: str | Path, records: Iterable[Any]) -> Path:
-    """Write a CSV atomically: the union of the rows' keys as columns (first-seen order), nested values as JSON."""
+    """Write a CSV atomically: the union of the rows' keys as columns (first-seen order), nested values as JSON.
+
+    Text cells (and headers) that a spreadsheet would run as a formula are neutralised (:func:`_cell`).
+    """
     rows = [to_row(r) for r in records]
     columns: list[str] = []
     for row in rows:
         columns.extend(k for k in row if k not in columns)
     path = Path(path)
     with atomic_write(path, newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns)
-        writer.writeheader()
+        writer = csv.writer(fh)
+        writer.writerow([_cell(c) for c in columns])
         for row in rows:
-            writer.writerow(
-                {
-                    k: json.dumps(v, default=_default, ensure_ascii=False) if isinstance(v, dict | list | tuple) else v
-                    for k, v in row.items()
-                }
-            )
+            writer.writerow([_cell(row[c]) if c in row else "" for c in columns])
     return path
 
 
@@ -274,3 +317,125 @@ def command_line(program: str, positional: Sequence[Any], options: Mapping[str, 
         else:
             parts += [flag, ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)]
     return " ".join(shlex.quote(p) for p in parts)
+
+
+# ---------------------------------------------------------------------------- manifest
+#: Name of the manifest a command writes last into its folder (:func:`write_manifest`).
+MANIFEST = "manifest.json"
+_FIX = "rerun the command that wrote this folder, on the same folder (it resumes)"
+
+
+class IncompleteRecordsError(ValueError):
+    """A folder's records do not match its ``manifest.json`` (or it has none): the writer did not finish."""
+
+
+def count_rows(path: str | Path) -> int:
+    """Rows of a record file: CSV records after the header for ``.csv``; non-blank lines for anything else."""
+    path = Path(path)
+    if path.suffix == ".csv":
+        with path.open(encoding="utf-8", newline="") as fh:
+            return max(sum(1 for rec in csv.reader(fh) if rec) - 1, 0)
+    with path.open("rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _listed(directory: Path, name: str) -> Path:
+    """``directory/name`` for a name a manifest may list: relative, inside ``directory``."""
+    if not isinstance(name, str) or not name or Path(name).is_absolute() or ".." in Path(name).parts:
+        raise ValueError(f"manifest entry {name!r} must be a path relative to the folder, without '..'.")
+    if name == MANIFEST:
+        raise ValueError(f"{MANIFEST} cannot list itself.")
+    return directory / name
+
+
+def _read_manifest(directory: Path) -> dict[str, Any]:
+    path = directory / MANIFEST
+    if not path.exists():
+        raise IncompleteRecordsError(
+            f"{directory} has no {MANIFEST}: the command that wrote it did not finish (the manifest is written "
+            f"last) or was an older agora; {_FIX}."
+        )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise IncompleteRecordsError(f"{path} cannot be read ({err}); {_FIX}.") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise IncompleteRecordsError(f"{path} is not an agora manifest (no 'files' table); {_FIX}.")
+    return manifest
+
+
+def write_manifest(directory: str | Path, names: Sequence[str], *, command: str | None = None) -> Path:
+    """Write ``directory/manifest.json`` atomically, after the record files ``names`` are complete.
+
+    Per file: ``rows`` (:func:`count_rows`), ``sha256``, ``bytes`` and ``command`` (the command line
+    that wrote it); at the top: ``command`` and :func:`environment`. Entries of an existing manifest
+    for other files still present are kept, so commands that share a folder (`agora check`, then
+    `agora train --out`) each add theirs. Call it last: a folder whose manifest is missing or does
+    not match its files (:func:`check_manifest`) was left by a writer that did not finish.
+
+    Raises
+    ------
+    ValueError
+        When ``names`` is empty, a name leaves the folder, or a file is absent or has no rows.
+    """
+    directory = Path(directory)
+    if isinstance(names, str) or not names:
+        raise ValueError(f"names must be a non-empty list of record file names in {directory}; got {names!r}.")
+    entries: dict[str, Any] = {}
+    for name in names:
+        path = _listed(directory, name)
+        if not path.is_file():
+            raise ValueError(f"cannot list {path} in {MANIFEST}: it does not exist; write the records first.")
+        rows = count_rows(path)
+        if rows == 0:
+            raise ValueError(f"cannot list {path} in {MANIFEST}: it has no rows; a record file holds at least one.")
+        entries[name] = {"rows": rows, "sha256": _sha256(path), "bytes": path.stat().st_size, "command": command}
+    try:
+        old = _read_manifest(directory)["files"]
+    except IncompleteRecordsError:
+        old = {}
+    kept = {k: v for k, v in old.items() if k not in entries and isinstance(k, str) and (directory / k).is_file()}
+    manifest = {"manifest_version": 1, "command": command, "environment": environment(), "files": {**kept, **entries}}
+    return write_text(directory / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+
+
+def check_manifest(directory: str | Path) -> dict[str, Any]:
+    """The manifest of ``directory``, after checking every file it lists; raises if the folder is incomplete.
+
+    Raises
+    ------
+    IncompleteRecordsError
+        When ``manifest.json`` is missing or unreadable, or a file it lists is absent, empty, or
+        has other rows or another sha256 digest than listed; the message names the file, what was
+        expected and what was found, and the command to rerun.
+    """
+    directory = Path(directory)
+    manifest = _read_manifest(directory)
+    for name, entry in manifest["files"].items():
+        path = _listed(directory, name)
+        fix = f"rerun `{entry.get('command')}` on the same folder (it resumes)" if entry.get("command") else _FIX
+        if not path.is_file():
+            raise IncompleteRecordsError(
+                f"{path} is listed in {MANIFEST} ({entry.get('rows')} rows) but absent; {fix}."
+            )
+        rows = count_rows(path)
+        if rows == 0:
+            raise IncompleteRecordsError(
+                f"{path} is empty: {MANIFEST} expects {entry.get('rows')} rows, found 0; {fix}."
+            )
+        digest = _sha256(path)
+        if rows != entry.get("rows") or digest != entry.get("sha256"):
+            raise IncompleteRecordsError(
+                f"{path} does not match {MANIFEST}: expected {entry.get('rows')} rows (sha256 "
+                f"{str(entry.get('sha256'))[:12]}…), found {rows} rows (sha256 {digest[:12]}…); the command that "
+                f"wrote it did not finish or the file was changed since; {fix}."
+            )
+    return manifest

@@ -45,6 +45,7 @@ import tasks
 from mechanism.market import Mechanism
 from tasks.mdp import FiniteMDP
 from verify.strategies import finite_mdps
+from verify.transform import rescale_rewards
 from verify.verdicts import Claim, Counterexample, Verdict
 
 __all__ = [
@@ -204,7 +205,7 @@ _BATTERY: dict[str, Callable[[], FiniteMDP]] = {
     "bandit": lambda: tasks.bandit(),
     "chain": lambda: tasks.chain(),
     "duality": lambda: tasks.duality(),
-    "duality-rescaled": lambda: tasks.rescale_rewards(tasks.duality()),
+    "duality-rescaled": lambda: rescale_rewards(tasks.duality()),
 }
 
 

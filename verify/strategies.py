@@ -88,6 +88,7 @@ def finite_mdps(
     min_actions: int = 1,
     time_limits: bool = False,
     rewards: tuple[float, ...] = REWARD_GRID,
+    masks: bool = False,
 ) -> FiniteMDP:
     """A small valid :class:`~tasks.mdp.FiniteMDP`.
 
@@ -105,6 +106,10 @@ def finite_mdps(
         Whether the MDP may carry a time limit (drawn from 1, 2, 3, 5) for truncated rollouts.
     rewards : tuple of float
         The grid ``R[s, a]`` is drawn from.
+    masks : bool
+        Whether actions may be unavailable in some states (``FiniteMDP.available``): each (s, a)
+        is unavailable with probability about 1/4, shrinking towards available, and action 0 stays
+        available where a state would have none.
 
     Notes
     -----
@@ -142,7 +147,14 @@ def finite_mdps(
     limit = draw(st.sampled_from(TIME_LIMITS)) if time_limits else None
     start = np.zeros(S)
     start[0] = 1.0
-    return FiniteMDP(kernel, R, g, start=start, terminal=term, time_limit=limit, name="generated")
+    available = None
+    if masks:
+        codes = _codes(draw, max_states * max_actions).reshape(max_states, max_actions)[:S, :A]
+        available = codes % 4 != 3  # code 0, where shrinking goes, is "available"
+        available[~available.any(axis=1), 0] = True
+    return FiniteMDP(
+        kernel, R, g, start=start, terminal=term, time_limit=limit, name="generated", available=available
+    )
 
 
 @st.composite

@@ -32,13 +32,16 @@ __all__ = [
     "StepCounters",
     "Transition",
     "accepts_env_steps",
+    "accepts_keyword",
     "advance",
+    "available_table",
     "check_exploration",
     "check_step_size",
     "exploration_rate",
     "group_cells",
     "kesten_rate",
     "linear_schedule",
+    "masked_argmax",
     "offset_for_gamma",
     "robbins_monro_rate",
     "robbins_monro_step",
@@ -67,7 +70,8 @@ class Transition(NamedTuple):
 
     seed: IntArray  #: (N, E) seed row
     s_t: IntArray  #: (N, E) state auctioned
-    bids_t: FloatArray  #: (N, E, M) bids submitted at s_t
+    #: (N, E, M) bids submitted at s_t; NaN for a bidder whose action is unavailable at s_t (it took no part)
+    bids_t: FloatArray
     winner: IntArray  #: (N, E) winning bidder
     a_t: IntArray  #: (N, E) primitive (action) applied, winner % A
     r_t: FloatArray  #: (N, E) environment reward
@@ -99,13 +103,21 @@ class Learner(Protocol):
     fraction. One optional method, ``bid_params(params) -> dict[str, (N, S, A) array]``: the full
     bid parameters that :class:`mechanism.TrainResult` records at checkpoints (a learner without
     it records none).
+
+    Action masks. When the MDP has actions unavailable in some states, :func:`mechanism.train`
+    passes the (S, A) mask to :meth:`init` as ``available=`` when ``init`` accepts that keyword
+    (:func:`accepts_keyword`); the built-in learners keep it and then never bid to win, explore,
+    update or act greedily with an unavailable primitive, and report NaN as its mean bid. Whatever
+    the learner, the training loop holds every auction among the available primitives only
+    (:mod:`mechanism.auction`), records NaN as the bid of the others (``Transition.bids_t``), and
+    refuses a monolithic learner that acts with an unavailable action.
     """
 
     name: str
     monolithic: bool
 
     def init(self, n_seeds: int, n_states: int, n_primitives: int, clones: int, rng: np.random.Generator) -> Any:
-        """Fresh tables for every seed."""
+        """Fresh tables for every seed (a mask-aware learner also takes ``available=``, a bool (S, A) mask or None)."""
         ...
 
     def sample(
@@ -130,15 +142,43 @@ class Learner(Protocol):
         ...
 
 
-def accepts_env_steps(method: Any) -> bool:
-    """Whether ``method`` takes an ``env_steps`` keyword (by name or through ``**kwargs``)."""
+def accepts_keyword(method: Any, name: str) -> bool:
+    """Whether ``method`` takes the keyword ``name`` (by name or through ``**kwargs``)."""
     import inspect
 
     try:
         params = inspect.signature(method).parameters.values()
     except (TypeError, ValueError):
         return False
-    return any(p.name == "env_steps" or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
+def accepts_env_steps(method: Any) -> bool:
+    """Whether ``method`` takes an ``env_steps`` keyword (by name or through ``**kwargs``)."""
+    return accepts_keyword(method, "env_steps")
+
+
+def available_table(available: Any, n_states: int, n_primitives: int) -> NDArray[np.bool_] | None:
+    """The (S, A) action mask a learner keeps: a read-only bool copy, or None when every action is available."""
+    if available is None:
+        return None
+    mask = np.array(available, dtype=bool)
+    if mask.shape != (n_states, n_primitives):
+        raise ValueError(f"available has shape {mask.shape}; it must be the (S, A) = {(n_states, n_primitives)} mask.")
+    if mask.all():
+        return None
+    mask.setflags(write=False)
+    return mask
+
+
+def masked_argmax(x: FloatArray, available: NDArray[np.bool_] | None) -> IntArray:
+    """``argmax`` over the last axis among the available entries (ties to the lowest index).
+
+    ``x`` (..., S, A) and ``available`` (S, A) or None (every entry available: plain argmax).
+    """
+    if available is None:
+        return np.argmax(x, axis=-1)
+    return np.argmax(np.where(available, x, -np.inf), axis=-1)
 
 
 def tile_clones(x: FloatArray, clones: int) -> FloatArray:

@@ -53,10 +53,12 @@ from mechanism.learners.base import (
     StepCounters,
     Transition,
     advance,
+    available_table,
     check_exploration,
     check_step_size,
     exploration_rate,
     group_cells,
+    masked_argmax,
     scatter_mean,
     step_counters,
 )
@@ -76,6 +78,8 @@ class TableParams(NamedTuple):
     n: FloatArray
     clock: FloatArray  #: Kesten's clock of Q-learning's step size
     sign: FloatArray  #: sign of the last mean TD error, for the clock
+    #: (S, A) action mask, or None when every action is available: an unavailable action is never taken
+    available: NDArray[np.bool_] | None = None
 
 
 def _batched_step(x: FloatArray, target: FloatArray, cell: IntArray, alpha: float) -> None:
@@ -98,19 +102,31 @@ class _ActionValueBids:
     def sample(
         self, params: TableParams, seed: IntArray, s: IntArray, progress: float, rng: np.random.Generator
     ) -> FloatArray:
-        """The agent's Q(s, ·), (..., A): what it would "bid"."""
-        return params.Q[seed, s]
+        """The agent's Q(s, ·), (..., A): what it would "bid" (NaN for an unavailable action)."""
+        Q = params.Q[seed, s]
+        return Q if params.available is None else np.where(params.available[s], Q, np.nan)
 
     def mean_bids(self, params: TableParams) -> FloatArray:
-        """Q of every (seed, state, action), a copy: (N, S, A)."""
-        return params.Q.copy()
+        """Q of every (seed, state, action), a copy: (N, S, A); NaN where the action is unavailable."""
+        return params.Q.copy() if params.available is None else np.where(params.available, params.Q, np.nan)
 
 
-def _tables(n_seeds: int, n_states: int, n_primitives: int, initial: float) -> TableParams:
-    """Q = ``initial``, logits z = 0 and no visits, all (N, S, A)."""
+def _tables(n_seeds: int, n_states: int, n_primitives: int, initial: float, available: object = None) -> TableParams:
+    """Q = ``initial``, logits z = 0 (−inf for an unavailable action: probability 0) and no visits, all (N, S, A)."""
     shape = (n_seeds, n_states, n_primitives)
     counters = step_counters(shape)
-    return TableParams(np.full(shape, float(initial)), np.zeros(shape), counters.n, counters.clock, counters.sign)
+    mask = available_table(available, n_states, n_primitives)
+    z = np.zeros(shape) if mask is None else np.where(mask, 0.0, -np.inf) * np.ones(shape)
+    return TableParams(np.full(shape, float(initial)), z, counters.n, counters.clock, counters.sign, mask)
+
+
+def _nth_available(available: NDArray[np.bool_], s: IntArray, u: FloatArray) -> IntArray:
+    """For u uniform on [0, 1) per entry of ``s``: a uniformly random action among those available at s."""
+    part = available[s]
+    k = part.sum(axis=-1)
+    rank = np.minimum((u * k).astype(np.intp), k - 1)
+    order = np.argsort(~part, axis=-1, kind="stable")
+    return np.take_along_axis(order, rank[..., None], axis=-1)[..., 0]
 
 
 @dataclass(frozen=True)
@@ -152,9 +168,16 @@ class QLearning(_ActionValueBids):
         check_exploration(self.epsilon, self.epsilon_final, self.epsilon_steps, self.schedule)
 
     def init(
-        self, n_seeds: int, n_states: int, n_primitives: int, clones: int, rng: np.random.Generator
+        self,
+        n_seeds: int,
+        n_states: int,
+        n_primitives: int,
+        clones: int,
+        rng: np.random.Generator,
+        available: NDArray[np.bool_] | None = None,
     ) -> TableParams:
-        return _tables(n_seeds, n_states, n_primitives, self.initial)
+        """Q = ``initial``, no visits; ``available``: the (S, A) action mask (None: every action)."""
+        return _tables(n_seeds, n_states, n_primitives, self.initial, available)
 
     def act(
         self,
@@ -173,15 +196,22 @@ class QLearning(_ActionValueBids):
         eps = exploration_rate(
             self.epsilon, self.epsilon_final, self.epsilon_steps, self.schedule, progress, env_steps
         )
-        greedy = highest_bidder(params.Q[seed, s], rng)
+        Q = params.Q[seed, s]
+        mask = params.available
+        greedy = highest_bidder(Q if mask is None else np.where(mask[s], Q, -np.inf), rng)
         u = rng.random(np.shape(s))
         A = params.Q.shape[-1]
-        # One uniform: u < ε explores, and given that, u/ε picks the action uniformly.
-        return np.where(u < eps, np.minimum((u / max(eps, 1e-300) * A).astype(np.intp), A - 1), greedy)
+        # One uniform: u < ε explores, and given that, u/ε picks the action uniformly (among the available ones).
+        if mask is None:
+            return np.where(u < eps, np.minimum((u / max(eps, 1e-300) * A).astype(np.intp), A - 1), greedy)
+        return np.where(u < eps, _nth_available(mask, s, np.minimum(u / max(eps, 1e-300), 1.0)), greedy)
 
     def update(self, params: TableParams, step: Transition) -> None:
         _, S, A = params.Q.shape
-        boot = np.where(step.terminated, 0.0, params.Q[step.seed, step.s_tp1].max(axis=-1))
+        Q_tp1 = params.Q[step.seed, step.s_tp1]
+        if params.available is not None:  # the max over the actions available at s_{t+1}
+            Q_tp1 = np.where(params.available[step.s_tp1], Q_tp1, -np.inf)
+        boot = np.where(step.terminated, 0.0, Q_tp1.max(axis=-1))
         target = step.r_t + step.discount_t * boot
         cells, inverse, k = group_cells((step.seed * S + step.s_t) * A + step.a_t)
         Q = params.Q.reshape(-1)
@@ -195,7 +225,8 @@ class QLearning(_ActionValueBids):
         return {"Q": params.Q.copy(), "visits": params.n.copy()}
 
     def greedy(self, params: TableParams) -> IntArray:
-        return np.argmax(params.Q, axis=-1)
+        """The available action of highest Q (ties to the lowest index), (N, S)."""
+        return masked_argmax(params.Q, params.available)
 
 
 @dataclass(frozen=True)
@@ -226,15 +257,25 @@ class SoftmaxPolicyGradient(_ActionValueBids):
             raise ValueError(f"entropy must be >= 0; got {self.entropy!r}.")
 
     def init(
-        self, n_seeds: int, n_states: int, n_primitives: int, clones: int, rng: np.random.Generator
+        self,
+        n_seeds: int,
+        n_states: int,
+        n_primitives: int,
+        clones: int,
+        rng: np.random.Generator,
+        available: NDArray[np.bool_] | None = None,
     ) -> TableParams:
-        return _tables(n_seeds, n_states, n_primitives, 0.0)
+        """Q = 0, logits 0 (−inf, probability 0, for an action unavailable in the (S, A) mask ``available``)."""
+        return _tables(n_seeds, n_states, n_primitives, 0.0, available)
 
     def act(
         self, params: TableParams, seed: IntArray, s: IntArray, progress: float, rng: np.random.Generator
     ) -> IntArray:
-        """Actions drawn from π(·|s) by inverse CDF."""
+        """Actions drawn from π(·|s) by inverse CDF (an unavailable action has probability 0)."""
         cdf = np.cumsum(softmax(params.z[seed, s], axis=-1), axis=-1)
+        if params.available is not None:
+            # Exactly 1 from the last available action on, so u < 1 never lands on a trailing unavailable one.
+            cdf /= cdf[..., -1:]
         u = rng.random(np.shape(s))
         return np.minimum((u[..., None] >= cdf).sum(axis=-1), params.z.shape[-1] - 1)
 

@@ -10,7 +10,7 @@ per seed, state and primitive,
 with θ₁ = 0 and softplus(θ₂) = 2 at the start (Beta(1, 1), uniform bids). Clones share θ and
 draw their bids separately. Bids lie in (0, 1) (clipped to [1e−6, 1 − 1e−6] so that the
 log-density stays finite); a task whose values leave (0, 1) must be used through
-``tasks.rescale_rewards``.
+``verify.rescale_rewards``.
 
 Every bidder, winner or loser, contributes to the gradient of its own expected utility
 (REINFORCE with a per-(state, primitive) baseline and an entropy bonus),
@@ -72,7 +72,14 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import betaln, digamma, expit
 
-from mechanism.learners.base import Transition, group_cells, linear_schedule, tile_clones
+from mechanism.learners.base import (
+    Transition,
+    available_table,
+    group_cells,
+    linear_schedule,
+    masked_argmax,
+    tile_clones,
+)
 from mechanism.society import primitive_of
 
 __all__ = [
@@ -193,6 +200,8 @@ class BetaParams(NamedTuple):
     moment2: FloatArray  #: Adam second moments of (θ₁, θ₂)
     updates: FloatArray  #: Adam step count per cell (cells are visited at different rates)
     clones: int
+    #: (S, A) action mask, or None when every action is available: an unavailable primitive does not bid
+    available: NDArray[np.bool_] | None = None
 
 
 #: The update rules :class:`PolicyGradient` offers.
@@ -247,8 +256,16 @@ class PolicyGradient:
         if not 0.0 < float(self.baseline_step) <= 1.0:
             raise ValueError(f"baseline_step must lie in (0, 1]; got {self.baseline_step!r}.")
 
-    def init(self, n_seeds: int, n_states: int, n_primitives: int, clones: int, rng: np.random.Generator) -> BetaParams:
-        """Beta(1, 1) everywhere: θ₁ = 0, softplus(θ₂) = 2; baseline 0."""
+    def init(
+        self,
+        n_seeds: int,
+        n_states: int,
+        n_primitives: int,
+        clones: int,
+        rng: np.random.Generator,
+        available: NDArray[np.bool_] | None = None,
+    ) -> BetaParams:
+        """Beta(1, 1) everywhere: θ₁ = 0, softplus(θ₂) = 2; baseline 0. ``available``: the (S, A) action mask."""
         shape = (n_seeds, n_states, n_primitives)
         return BetaParams(
             np.zeros(shape),
@@ -258,6 +275,7 @@ class PolicyGradient:
             np.zeros((2, *shape)),
             np.zeros(shape),
             clones,
+            available_table(available, n_states, n_primitives),
         )
 
     def sample(
@@ -269,20 +287,31 @@ class PolicyGradient:
         rng: np.random.Generator,
         env_steps: int = 0,
     ) -> FloatArray:
-        """Bids (..., M): one Beta draw per bidder, clones from the same θ (no schedule: the clocks are unused)."""
+        """Bids (..., M): one Beta draw per bidder, clones from the same θ (no schedule: the clocks are unused).
+
+        Under an action mask a bidder whose action is unavailable at s does not bid (NaN).
+        """
         _, S, A = params.theta1.shape
-        idx = ((np.asarray(seed) * S + np.asarray(s)) * A)[..., None] + primitive_of(A, params.clones)
+        prim = primitive_of(A, params.clones)
+        idx = ((np.asarray(seed) * S + np.asarray(s)) * A)[..., None] + prim
         a, c = beta_shape(params.theta1.reshape(-1)[idx], params.theta2.reshape(-1)[idx])
-        return np.clip(rng.beta(a, c), BID_EPS, 1.0 - BID_EPS)
+        bids = np.clip(rng.beta(a, c), BID_EPS, 1.0 - BID_EPS)
+        if params.available is not None:
+            np.copyto(bids, np.nan, where=~params.available[np.asarray(s)][..., prim])
+        return bids
 
     def update(self, params: BetaParams, step: Transition) -> None:
-        """One policy-gradient step from every bidder's utility (in place)."""
+        """One policy-gradient step from every bidder's utility (in place); a bidder that took no part is skipped."""
         _, S, A = params.theta1.shape
-        cell = (((step.seed * S + step.s_t) * A)[..., None] + primitive_of(A, params.clones)).reshape(-1)
+        prim = primitive_of(A, params.clones)
+        cell = (((step.seed * S + step.s_t) * A)[..., None] + prim).reshape(-1)
         M = step.bids_t.shape[-1]
         utility: FloatArray = -step.payments_t.reshape(-1)  # a loser pays what the mechanism charges it
         utility[np.arange(step.winner.size) * M + step.winner.reshape(-1)] += step.revenue_t.reshape(-1)
         bids = step.bids_t.reshape(-1)
+        if params.available is not None:  # only the bidders that took part in their auction learn from it
+            keep = params.available[step.s_t][..., prim].reshape(-1)
+            cell, utility, bids = cell[keep], utility[keep], bids[keep]
         t1, t2, base = params.theta1.reshape(-1), params.theta2.reshape(-1), params.baseline.reshape(-1)
         adv = utility - base[cell]
         seen, inverse, n = group_cells(cell)
@@ -338,9 +367,12 @@ class PolicyGradient:
         return {"mean": expit(params.theta1), "concentration": _softplus(params.theta2)}
 
     def mean_bids(self, params: BetaParams) -> FloatArray:
-        """The Beta means sigmoid(θ₁), per bidder: (N, S, M)."""
-        return tile_clones(expit(params.theta1), params.clones)
+        """The Beta means sigmoid(θ₁), per bidder: (N, S, M); NaN (no bid) where the primitive is unavailable."""
+        mean = expit(params.theta1)
+        if params.available is not None:
+            mean = np.where(params.available, mean, np.nan)
+        return tile_clones(mean, params.clones)
 
     def greedy(self, params: BetaParams) -> IntArray:
-        """The primitive with the highest mean bid (ties to the lowest index), (N, S)."""
-        return np.argmax(params.theta1, axis=-1)
+        """The available primitive with the highest mean bid (ties to the lowest index), (N, S)."""
+        return masked_argmax(params.theta1, params.available)

@@ -95,10 +95,12 @@ from mechanism.learners.base import (
     StepCounters,
     Transition,
     advance,
+    available_table,
     check_exploration,
     check_step_size,
     exploration_rate,
     group_cells,
+    masked_argmax,
     step_counters,
     tile_clones,
 )
@@ -115,13 +117,15 @@ EXPLORATIONS: tuple[str, ...] = ("swap", "overbid", "uniform")
 
 
 class ValuationParams(NamedTuple):
-    """Tables of the valuation learner, all (N, S, A), and the clone count."""
+    """Tables of the valuation learner, all (N, S, A), the clone count and the action mask."""
 
     v: FloatArray  #: valuation estimate per (seed, state, primitive)
     n: FloatArray  #: revenues realised so far (visits as the winner) per (seed, state, primitive)
     clones: int
     clock: FloatArray  #: Kesten's clock of the step size (:class:`~mechanism.learners.base.StepCounters`)
     sign: FloatArray  #: sign of the last mean error, for the clock
+    #: (S, A) action mask, or None when every action is available: an unavailable primitive does not bid
+    available: NDArray[np.bool_] | None = None
 
 
 @dataclass(frozen=True)
@@ -189,12 +193,21 @@ class Valuation:
             raise ValueError(f"initial must be finite; got {self.initial!r}.")
 
     def init(
-        self, n_seeds: int, n_states: int, n_primitives: int, clones: int, rng: np.random.Generator
+        self,
+        n_seeds: int,
+        n_states: int,
+        n_primitives: int,
+        clones: int,
+        rng: np.random.Generator,
+        available: NDArray[np.bool_] | None = None,
     ) -> ValuationParams:
-        """Every estimate at ``initial``; the generator is not used."""
+        """Every estimate at ``initial``; the generator is not used. ``available``: the (S, A) action mask."""
         shape = (n_seeds, n_states, n_primitives)
         counters = step_counters(shape)
-        return ValuationParams(np.full(shape, float(self.initial)), counters.n, clones, counters.clock, counters.sign)
+        mask = available_table(available, n_states, n_primitives)
+        return ValuationParams(
+            np.full(shape, float(self.initial)), counters.n, clones, counters.clock, counters.sign, mask
+        )
 
     def epsilon_at(self, progress: float, env_steps: int) -> float:
         """The per-bidder exploration probability ε of a round (:func:`exploration_rate`)."""
@@ -211,10 +224,18 @@ class Valuation:
         rng: np.random.Generator,
         env_steps: int = 0,
     ) -> FloatArray:
-        """Bids (..., M): the estimate, or with probability ε an exploration bid, per bidder."""
+        """Bids (..., M): the estimate, or with probability ε an exploration bid, per bidder.
+
+        Under an action mask a bidder whose action is unavailable at s does not bid (NaN) and is
+        never the explorer: exploration is among the bidders that take part.
+        """
         _, S, A = params.v.shape
+        prim = primitive_of(A, params.clones)
         cell = (np.asarray(seed) * S + np.asarray(s)) * A
-        bids = params.v.reshape(-1)[cell[..., None] + primitive_of(A, params.clones)]
+        bids = params.v.reshape(-1)[cell[..., None] + prim]
+        part = None if params.available is None else params.available[np.asarray(s)][..., prim]
+        if part is not None:
+            np.copyto(bids, np.nan, where=~part)
         eps = self.epsilon_at(progress, env_steps)
         if self.noise > 0:
             bids += self.noise * rng.standard_normal(bids.shape)
@@ -222,9 +243,10 @@ class Valuation:
             # One uniform per bidder: u < ε decides exploration, and given that, u/ε is uniform on [0, 1).
             u = rng.random(bids.shape)
             lo, hi = self.bid_range
-            np.putmask(bids, u < eps, lo + ((hi - lo) / eps) * u)
+            explore = u < eps if part is None else (u < eps) & part
+            np.putmask(bids, explore, lo + ((hi - lo) / eps) * u)
         elif eps > 0:
-            _take_the_top(bids, eps, self.exploration == "swap", self.bid_range, rng)
+            _take_the_top(bids, eps, self.exploration == "swap", self.bid_range, rng, part)
         return bids
 
     def update(self, params: ValuationParams, step: Transition) -> None:
@@ -238,43 +260,63 @@ class Valuation:
         v[cells] += rate * error
 
     def mean_bids(self, params: ValuationParams) -> FloatArray:
-        """The estimates, per bidder: (N, S, M)."""
-        return tile_clones(params.v, params.clones).copy()
+        """The estimates, per bidder: (N, S, M); NaN (no bid) where the primitive is unavailable."""
+        return tile_clones(_no_bid(params.v, params.available), params.clones).copy()
 
     def bid_params(self, params: ValuationParams) -> dict[str, FloatArray]:
         """Every parameter of the bids, per primitive (N, S, A): the estimate and the visit count."""
         return {"estimate": params.v.copy(), "visits": params.n.copy()}
 
     def greedy(self, params: ValuationParams) -> IntArray:
-        """The primitive with the highest estimate (ties to the lowest index), (N, S)."""
-        return np.argmax(params.v, axis=-1)
+        """The available primitive with the highest estimate (ties to the lowest index), (N, S)."""
+        return masked_argmax(params.v, params.available)
+
+
+def _no_bid(x: FloatArray, available: NDArray[np.bool_] | None) -> FloatArray:
+    """``x`` (N, S, A) with NaN where the action is unavailable (a copy under a mask, else ``x`` itself)."""
+    return x if available is None else np.where(available, x, np.nan)
 
 
 def _take_the_top(
-    bids: FloatArray, eps: float, swap: bool, bid_range: tuple[float, float], rng: np.random.Generator
+    bids: FloatArray,
+    eps: float,
+    swap: bool,
+    bid_range: tuple[float, float],
+    rng: np.random.Generator,
+    part: NDArray[np.bool_] | None = None,
 ) -> None:
     """In place: an auction explores with probability p, and then a uniformly random bidder bids the top.
 
     ``swap``: the explorer takes the top bid, raised to the next float, and its holder gets the
     explorer's bid, so the multiset of the other bids, b⁽²⁾ among them, is unchanged. Otherwise
     ("overbid") the explorer bids the top bid + 1e−6·(high − low) and the holder keeps its bid.
+    ``part`` (..., M): the bidders that take part (an action mask); explorer and top are among them.
     """
     M = bids.shape[-1]
+    k: int | IntArray = M if part is None else part.reshape(-1, M).sum(axis=1)
     # "swap": ε is the probability that the auction explores; "overbid": every bidder explores with
-    # probability ε, so the auction does when some bidder does, p = 1 − (1 − ε)^M.
-    p = eps if swap or eps >= 1.0 else -np.expm1(M * np.log1p(-eps))
+    # probability ε, so the auction does when some bidder does, p = 1 − (1 − ε)^k.
+    p = eps if swap or eps >= 1.0 else -np.expm1(k * np.log1p(-eps))
     # One uniform per auction: u < p decides, and given that, u/p picks the explorer uniformly.
     u = rng.random(bids.shape[:-1])
-    explore = np.flatnonzero(u < p)
+    explore = np.flatnonzero(u.reshape(-1) < p)
     if not explore.size:
         return
     flat = bids.reshape(-1, M)
     rows = flat[explore]
-    who = np.minimum((u.reshape(-1)[explore] / p * M).astype(np.intp), M - 1)
-    top = np.argmax(rows, axis=-1)
-    best = rows[np.arange(explore.size), top]
+    p_x = p if np.ndim(p) == 0 else np.asarray(p)[explore]
+    k_x = k if part is None else np.asarray(k)[explore]
+    rank = np.minimum((u.reshape(-1)[explore] / p_x * k_x).astype(np.intp), k_x - 1)
+    at = np.arange(explore.size)
+    if part is None:
+        who, top = rank, np.argmax(rows, axis=-1)
+    else:
+        taking = part.reshape(-1, M)[explore]
+        who = np.argsort(~taking, axis=1, kind="stable")[at, rank]  # the rank-th bidder taking part
+        top = np.argmax(np.where(taking, rows, -np.inf), axis=-1)
+    best = rows[at, top]
     if swap:
-        flat[explore, top] = rows[np.arange(explore.size), who]
+        flat[explore, top] = rows[at, who]
         flat[explore, who] = np.nextafter(best, np.inf)
     else:
         lo, hi = bid_range

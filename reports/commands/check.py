@@ -4,17 +4,22 @@ Exit status: 0 when every check ran, whatever the verdicts (a failed claim is a 
 error); 3 when some check could not run (a mechanism whose rule raises, returns NaN or an invalid
 winner, or is not a function of the bids: recorded as an error verdict, the others kept); 1 with
 ``--strict`` when a claim fails; 2 for bad arguments (an unknown mechanism or claim name, a
-``package.module:NAME`` that cannot be imported or is not a Mechanism).
+``package.module:NAME`` that cannot be imported or is not a Mechanism, an ``--out`` that cannot
+be written, a folder another run holds).
+
+It runs on the sweep runner (:mod:`verify.sweep`): one cell per mechanism × clones × claim, each
+record written to ``OUT/cells/`` as it finishes, so ``--jobs N`` (and ``--backend``) spread the
+cells over processes or a cluster and rerunning the same command on the same folder checks only
+what a killed run left unchecked. The verdicts are those of :func:`verify.check` with the same seed.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import os
 import sys
-from pathlib import Path
 from typing import Any
+
+from reports.commands.sweep import add_runner_arguments, render_verdicts, report_failures, runner_options
 
 EXIT_CHECK_FAILED = 3
 EXIT_STRICT = 1
@@ -57,46 +62,15 @@ def register(sub: Any) -> None:
     p.add_argument("--out", default="agora-report", help="report folder (default ./agora-report/)")
     p.add_argument("--seed", type=int, default=0, help="seed of every search (same seed, same report)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any claim fails")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_runner_arguments(p)
     p.set_defaults(func=run_check)
 
 
 def load_mechanism(spec: str) -> Any:
-    """A Mechanism from a registry name or ``package.module:NAME`` (importable from the working directory)."""
-    from mechanism import MECHANISMS, Mechanism
+    """A Mechanism from a registry name or ``package.module:NAME`` (:func:`verify.jobs.load_mechanism`)."""
+    from verify.jobs import load_mechanism as load
 
-    if ":" not in spec:
-        if spec not in MECHANISMS:
-            raise ValueError(
-                f"unknown mechanism {spec!r}; registered: {', '.join(MECHANISMS)}. "
-                "A user mechanism is given as package.module:NAME."
-            )
-        return MECHANISMS[spec]
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        raise ValueError(f"--mechanism {spec!r}: expected package.module:NAME, e.g. mymech.rules:third_price.")
-    cwd = os.getcwd()
-    added = cwd not in sys.path
-    if added:
-        sys.path.insert(0, cwd)
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as err:  # any failure while importing user code is a bad argument
-        raise ValueError(
-            f"--mechanism {spec!r}: cannot import module {module_name!r}: {type(err).__name__}: {err}"
-        ) from err
-    finally:
-        if added:
-            sys.path.remove(cwd)
-    if not hasattr(module, attr):
-        raise ValueError(f"--mechanism {spec!r}: module {module_name!r} has no attribute {attr!r}.")
-    obj = getattr(module, attr)
-    if not isinstance(obj, Mechanism):
-        raise TypeError(
-            f"--mechanism {spec!r}: {module_name}.{attr} is a {type(obj).__name__}, not a mechanism.Mechanism; "
-            "build one with mechanism.Mechanism(name, price=..., lookahead=...)."
-        )
-    return obj
+    return load(spec)
 
 
 def _parse_clones(text: str) -> list[int]:
@@ -135,57 +109,52 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    """Run the checks, print the table, write verdicts.jsonl/.csv and report.md/.html."""
-    from tqdm import tqdm
-
+    """Check every (mechanism, clones, claim) on the runner; print the table; write the records, report, manifest."""
     from mechanism import BUILTINS
-    from reports.markdown import write_verdict_report
-    from verify import check
+    from reports.outdir import check_out_dir
     from verify.claims import DEFAULT_CLAIMS
-    from verify.records import VERDICTS, verdict_rows, write_records
+    from verify.jobs import Seed, check_cells
+    from verify.records import VERDICTS
+    from verify.sweep import sweep
 
     specs = args.mechanism or list(BUILTINS)
-    mechanisms = [load_mechanism(s) for s in specs]
+    for spec in specs:
+        load_mechanism(spec)  # a bad name or module is an error now, before any work
     clones = _parse_clones(args.clones)
     claims = _parse_claims(args.claims)
     # None: each claim's own budget (verify.check resolves it), so a costly claim keeps its small one.
     if args.budget is not None and args.budget < 1:
         raise ValueError(f"--budget must be >= 1; got {args.budget}.")
+    options = runner_options(args)
+    out = check_out_dir(args.out)
     names = claims or list(DEFAULT_CLAIMS)
-    total = len(mechanisms) * len(clones) * len(names)
-    bar = tqdm(total=total, unit="check", disable=args.no_progress or not sys.stderr.isatty(), file=sys.stderr)
-    verdicts = []
-    try:
-        for mech in mechanisms:
-
-            def tick(v: Any, mech_name: str = mech.name) -> None:
-                bar.set_postfix_str(f"{mech_name} x{v.clones} {v.claim}")
-                bar.update(1)
-
-            verdicts += check(mech, clones=clones, claims=claims, budget=args.budget, seed=args.seed, progress=tick)
-    finally:
-        bar.close()
-    config = {
-        "command": "agora check",
-        "mechanisms": ",".join(specs),
-        "clones_checked": args.clones,
-        "claims_checked": ",".join(names),
-    }
-    rows = verdict_rows(verdicts, config)
-    out = Path(args.out)
-    jsonl, csv_path = write_records(out, VERDICTS, rows)
-    md, page = write_verdict_report(out, rows)
+    columns = {"command": "agora check", "mechanisms": ",".join(specs), "clones_checked": args.clones,
+               "claims_checked": ",".join(names)}
+    cells = check_cells(specs, clones, names, args.budget, [Seed(args.seed)], columns)
+    result = sweep(cells, out, command=_command(args), render=render_verdicts, **options)
+    code = report_failures(result, "check")
+    if code:
+        return code
+    rows = [row for rec in result.records if rec is not None for row in rec.tables[VERDICTS]]
     print(format_table(rows))
-    failed = [v for v in verdicts if v.ran and not v.holds]
-    errors = [v for v in verdicts if not v.ran]
-    for v in errors:
-        print(f"could not check {v.mechanism} x{v.clones} {v.claim}: {v.error}", file=sys.stderr)
-    print(
-        f"\n{len(verdicts)} verdicts ({len(failed)} claims fail, {len(errors)} could not run); wrote {jsonl}, "
-        f"{csv_path}, {md}, {page}"
-    )
+    failed = [r for r in rows if r["error"] is None and not r["holds"]]
+    errors = [r for r in rows if r["error"] is not None]
+    for r in errors:
+        print(f"could not check {r['mechanism']} x{r['clones']} {r['claim']}: {r['error']}", file=sys.stderr)
+    wrote = ", ".join(str(p) for p in result.paths)
+    print(f"\n{len(rows)} verdicts ({len(failed)} claims fail, {len(errors)} could not run); wrote {wrote}")
     if errors:
         return EXIT_CHECK_FAILED
     if args.strict and failed:
         return EXIT_STRICT
     return 0
+
+
+def _command(args: argparse.Namespace) -> str:
+    """The command line that repeats the checks (the runner flags change where they run, not what they find)."""
+    from verify.records import command_line
+
+    mechanisms = [x for spec in args.mechanism or [] for x in ("--mechanism", spec)]  # repeatable flag
+    return command_line("agora", ["check", *mechanisms], {
+        "clones": args.clones, "budget": args.budget, "claims": args.claims, "out": args.out, "seed": args.seed,
+    })

@@ -3,6 +3,12 @@
 Each kind of record file has a renderer in :data:`RENDERERS` (file name → function of the folder
 returning the paths it wrote); the command runs every renderer whose file exists, so a new kind
 of record is one more entry.
+
+Before anything is rendered the folder's ``manifest.json`` is checked
+(:func:`verify.records.check_manifest`): a folder without one, or whose record files do not match
+it (a writer killed midway), or holding a record file the manifest does not list, is refused
+with exit status 2 and nothing is written, so a good report is never overwritten with one of a
+fragment. Every file is written inside DIR (:func:`reports.outdir.output_path`).
 """
 
 from __future__ import annotations
@@ -35,6 +41,25 @@ RENDERERS: dict[str, Callable[[Path], list[Path]]] = {
     "verdicts.jsonl": render_verdicts,
     "runs.jsonl": render_training,
 }
+#: Every record file a renderer reads: each one present in DIR must be listed in its manifest.
+READS: tuple[str, ...] = ("verdicts.jsonl", "runs.jsonl", "checkpoints.jsonl")
+
+
+def check_folder(directory: Path) -> None:
+    """Refuse (:class:`verify.records.IncompleteRecordsError`) a folder whose records are not whole.
+
+    The manifest must be present and match every file it lists, and list every record file of
+    :data:`READS` that the folder holds.
+    """
+    from verify.records import MANIFEST, IncompleteRecordsError, check_manifest
+
+    listed = check_manifest(directory)["files"]
+    unlisted = [name for name in READS if (directory / name).exists() and name not in listed]
+    if unlisted:
+        raise IncompleteRecordsError(
+            f"{directory / unlisted[0]} is not listed in {directory / MANIFEST}: it was written by a command that "
+            "did not finish (or by an older agora); rerun the command that wrote it on the same folder (it resumes)."
+        )
 
 
 def register(sub: Any) -> None:
@@ -47,7 +72,7 @@ def register(sub: Any) -> None:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    """Render every report whose record file exists in ``args.dir``."""
+    """Render every report whose record file exists in ``args.dir``, once its manifest is checked."""
     directory = Path(args.dir)
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory} is not a folder; pass the folder `agora check --out` wrote.")
@@ -57,6 +82,7 @@ def run_report(args: argparse.Namespace) -> int:
             directory / "training.jsonl"
         ).exists() else ""
         raise FileNotFoundError(f"{directory} holds none of the record files {', '.join(RENDERERS)}{legacy}.")
+    check_folder(directory)
     for name in present:
         for path in RENDERERS[name](directory):
             print(f"wrote {path}")

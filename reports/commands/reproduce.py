@@ -2,15 +2,21 @@
 
 Writes ``runs.jsonl``, ``checkpoints.jsonl`` (and ``.csv``) into ``--out`` (schema:
 :mod:`verify.records`; runs already there with other ids are kept) and renders ``training.md`` and
-the figures from everything the folder then holds.
+the figures from everything the folder then holds, then ``manifest.json``.
+
+It runs on the sweep runner (:mod:`verify.sweep`): one cell per training run (every seed in
+lockstep, as :func:`verify.experiments.reproduce`), each record written to ``OUT/cells/`` as it
+finishes, so ``--jobs N`` (and ``--backend``) spread the runs over processes or a cluster and
+rerunning the same command on the same folder trains only the runs a killed one left undone.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 from typing import Any
+
+from reports.commands.sweep import add_runner_arguments, render_learning, report_failures, runner_options
 
 
 def register(sub: Any) -> None:
@@ -27,7 +33,7 @@ def register(sub: Any) -> None:
         metavar="N[,N]",
         help="budgets of the sample-efficiency study against Q-learning (default 50000,200000,800000; 'none' skips it)",
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_runner_arguments(p)
     p.set_defaults(func=run_reproduce)
 
 
@@ -50,9 +56,11 @@ def parse_budgets(text: str | None) -> tuple[int, ...]:
 
 def run_reproduce(args: argparse.Namespace) -> int:
     """Run every mechanism × {cloned, solitary} × bid learner (and the sample-efficiency study); write and render."""
-    from reports.learning import write_training_report
-    from verify.experiments import EXPERIMENTS, reproduce
-    from verify.records import LearningRecords, command_line, read_learning_records, write_learning_records
+    from reports.outdir import check_out_dir
+    from verify.experiments import EXPERIMENTS
+    from verify.jobs import reproduce_cells
+    from verify.records import CHECKPOINTS, RUNS, command_line
+    from verify.sweep import sweep
 
     names = list(EXPERIMENTS) if args.name == "all" else [args.name]
     for name in names:
@@ -61,22 +69,23 @@ def run_reproduce(args: argparse.Namespace) -> int:
     if args.seeds < 1 or args.seed < 0:
         raise ValueError(f"--seeds must be >= 1 and --seed >= 0; got {args.seeds} and {args.seed}.")
     budgets = parse_budgets(args.budgets)
-    seeds = list(range(args.seed, args.seed + args.seeds))
+    options = runner_options(args)
+    out = check_out_dir(args.out)
     command = command_line("agora", ["reproduce", args.name], {
         "out": args.out, "seeds": args.seeds, "seed": args.seed, "steps": args.steps,
         "budgets": ",".join(map(str, budgets)) or "none",
     })
-    out = Path(args.out)
-    records = LearningRecords([], [])
+    cells = reproduce_cells(names, args.seeds, args.seed, args.steps, budgets)
+    t0 = time.perf_counter()
+    result = sweep(cells, out, command=command, render=render_learning, **options)
+    code = report_failures(result, "reproduce")
+    if code:
+        return code
     for name in names:
-        t0 = time.perf_counter()
-        r = reproduce(name, seeds=seeds, steps=args.steps, budgets=budgets, progress=not args.no_progress,
-                      command=command)
-        records = LearningRecords(records.runs + r.runs, records.checkpoints + r.checkpoints)
-        print(f"{name}: {len(r.runs)} runs, {len(r.checkpoints)} checkpoint rows in {time.perf_counter() - t0:.1f} s")
-    paths = write_learning_records(out, records)
-    merged = read_learning_records(out)
-    paths += write_training_report(out, merged.runs, merged.checkpoints)
-    for p in paths:
+        mine = [r for r in result.records if r is not None and r.config["experiment"] == name]
+        runs, points = (sum(len(r.tables[t]) for r in mine) for t in (RUNS, CHECKPOINTS))
+        print(f"{name}: {runs} runs, {points} checkpoint rows")
+    print(f"{len(cells)} runs ({result.ran} trained now) in {time.perf_counter() - t0:.1f} s")
+    for p in result.paths:
         print(f"wrote {p}")
     return 0

@@ -9,14 +9,26 @@ from typing import Any
 
 def register(sub: Any) -> None:
     """Add the `solve` subcommand."""
-    from verify import METHODS
-
     p = sub.add_parser("solve", help="solve a task exactly: Q*, V*, the policy and the error bound")
     p.add_argument("task", metavar="TASK", help="a registry id, e.g. chain/0 (see `agora tasks`)")
-    p.add_argument("--method", default="auto", choices=METHODS, help="solver (default: auto, chosen per problem)")
+    p.add_argument(
+        "--method",
+        default="auto",
+        type=_method,
+        help="solver: auto (default, chosen per problem) or a name of verify.METHODS (an unknown name lists them)",
+    )
     p.add_argument("--tol", type=float, default=1e-10, help="target bound on max|V − V*| and max|Q − Q*|")
     p.add_argument("--format", dest="fmt", default="table", choices=("table", "json"), help="output format")
     p.set_defaults(func=run_solve)
+
+
+def _method(name: str) -> str:
+    """``--method``: a name of :data:`verify.METHODS` (imported here, not when the parser is built)."""
+    from verify import METHODS
+
+    if name not in METHODS:
+        raise argparse.ArgumentTypeError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}")
+    return name
 
 
 def run_solve(args: argparse.Namespace) -> int:

@@ -3,9 +3,10 @@
 TASK is a registry id (``chain/0``; see `agora tasks`) or ``package.module:NAME`` naming a
 :class:`tasks.FiniteMDP` (or a function of no arguments returning one); either way TASK is the id
 the records carry. The bids are recorded after every learner update
-(:func:`verify.experiments.run_experiment`), so "steps to ε" is exact. ``--out DIR`` writes
-``runs.jsonl`` and ``checkpoints.jsonl`` (schema: :mod:`verify.records`; runs already in DIR with
-other ids are kept) and renders ``training.md`` and the figures, as `agora report DIR` does.
+(:func:`verify.experiments.run_experiment`), so "steps to ε" is exact. ``--out DIR`` is checked
+before any training (:func:`reports.outdir.check_out_dir`); at the end it receives ``runs.jsonl``
+and ``checkpoints.jsonl`` (schema: :mod:`verify.records`; runs already in DIR with other ids are
+kept), then ``manifest.json``, and ``training.md`` and the figures, as `agora report DIR` renders them.
 """
 
 from __future__ import annotations
@@ -96,18 +97,20 @@ def run_train(args: argparse.Namespace) -> int:
     """Train, assess against the exact solution, print a table of bids and Q*; with --out, write records."""
     from mechanism import LEARNERS, SOCIETY_LEARNERS
     from reports.commands.check import load_mechanism
+    from reports.outdir import check_out_dir
     from verify.experiments import bid_task, run_experiment
-    from verify.records import LearningRecords, command_line, read_learning_records, write_learning_records
+    from verify.records import LearningRecords, command_line
 
     mdp = load_task(args.task)
     if args.learner not in LEARNERS:
         raise ValueError(f"unknown learner {args.learner!r}; choose one of {sorted(LEARNERS)}.")
-    if args.learner in SOCIETY_LEARNERS and not args.no_rescale:
-        mdp = bid_task(mdp)
     mech = load_mechanism(args.mechanism)
     clones = _clones(args.clones) if args.learner in SOCIETY_LEARNERS else [1]
     if args.seeds < 1 or args.seed < 0:
         raise ValueError(f"--seeds must be >= 1 and --seed >= 0; got {args.seeds} and {args.seed}.")
+    out = check_out_dir(args.out) if args.out else None  # before any work: a bad --out costs nothing
+    if args.learner in SOCIETY_LEARNERS and not args.no_rescale:
+        mdp = bid_task(mdp)
     seeds = list(range(args.seed, args.seed + args.seeds))
     command = command_line("agora", ["train", args.task], {
         "mechanism": args.mechanism, "clones": args.clones, "learner": args.learner, "steps": args.steps,
@@ -123,12 +126,22 @@ def run_train(args: argparse.Namespace) -> int:
         run = f"{args.task}:{cfg.learner}:{cfg.mechanism}:{cfg.clones}:{cfg.steps}"
         records.runs.append(a.run_record(run, task=args.task, budget=args.steps, command=command))
         records.checkpoints.extend(a.checkpoint_records(run))
-    if args.out:
-        from reports.learning import write_training_report
-
-        out = Path(args.out)
-        paths = write_learning_records(out, records)
-        merged = read_learning_records(out)
-        for p in [*paths, *write_training_report(out, merged.runs, merged.checkpoints)]:
+    if out is not None:
+        for p in write_out(out, records, command):
             print(f"wrote {p}")
     return 0
+
+
+def write_out(out: Path, records: Any, command: str) -> list[Path]:
+    """Merge ``records`` into the learning tables of ``out``, write its manifest last, render the report.
+
+    The manifest (:func:`verify.records.write_manifest`) follows the record files, so a kill
+    before it leaves a folder `agora report` refuses; the report is rendered from the merged tables.
+    """
+    from reports.learning import write_training_report
+    from verify.records import read_learning_records, write_learning_records, write_manifest
+
+    paths = write_learning_records(out, records)
+    paths.append(write_manifest(out, [p.name for p in paths], command=command))
+    merged = read_learning_records(out)
+    return [*paths, *write_training_report(out, merged.runs, merged.checkpoints)]

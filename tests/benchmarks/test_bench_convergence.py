@@ -42,7 +42,7 @@ def _steps_to(res: TrainResult, error: np.ndarray, eps: float) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def held_out() -> tasks.FiniteMDP:
-    return tasks.rescale_rewards(tasks.random_mdp(8, 3, successors=3, gamma=0.9, seed=HELD_OUT), 0.0, 1.0)
+    return verify.rescale_rewards(tasks.random_mdp(8, 3, successors=3, gamma=0.9, seed=HELD_OUT), 0.0, 1.0)
 
 
 @pytest.mark.parametrize("mechanism", ["ccv", "vickrey"])
@@ -79,7 +79,7 @@ def test_sample_efficiency_ratio_does_not_depend_on_the_budget():
     # At matched schedules (both in env steps, the same ε_t, steps and exploration budget) the society's
     # steps to 0.01 over Q-learning's stays near 1 whatever the run length; with ε annealed over the run
     # fraction it was 21.7x at 50k, 75.9x at 200k, 362.9x at 800k (issue 10). Measured: 1.04, 0.78.
-    mdp = tasks.rescale_rewards(tasks.random_mdp(4, 2, successors=2, gamma=0.9, seed=3), 0.0, 1.0)
+    mdp = verify.rescale_rewards(tasks.random_mdp(4, 2, successors=2, gamma=0.9, seed=3), 0.0, 1.0)
     ratios = []
     for steps in (50_000, 200_000):
         marks = [int(x) for x in np.unique(np.geomspace(640, steps, 60).astype(int) // 32 * 32)]

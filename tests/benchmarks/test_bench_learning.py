@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 import tasks
+import verify
 from mechanism import train
 from verify.experiments import assess
 
@@ -26,7 +27,7 @@ def test_chain_rescaled_policy_gradient(benchmark):
     # the ccv credit). A losing primitive's bid is not pinned (any bid well below the winner's earns
     # ~0 and noise makes the truthful one lose money; mechanism/learners/policy_gradient.py), so the
     # max over all pairs is printed, and the losers are only asked to stay below the winners.
-    mdp = tasks.rescale_rewards(tasks.chain(6), 0.0, 1.0)
+    mdp = verify.rescale_rewards(tasks.chain(6), 0.0, 1.0)
     res = benchmark.pedantic(
         lambda: train(mdp, "ccv", clones=2, learner="policy_gradient", steps=200_000, seeds=10), rounds=1, iterations=1
     )

@@ -5,6 +5,12 @@ Each measurement runs in a subprocess started with one BLAS thread (``OPENBLAS_N
 and friends), so BLAS threading cannot favour one solver. Times are medians of 5 runs; the true
 error of each solver is ``max|V − V*|`` against a tight reference (Agora's PI at tol 1e-12, whose
 own guaranteed bound is printed). Needs the ``[bench]`` extra (quantecon, pymdptoolbox).
+
+The comparison (issue 11 §4) asks every method for 1e-8: Agora's ``solve(mdp, tol=1e-8)``, each
+peer's iterative methods at ``epsilon=1e-8`` and at their defaults, their exact policy
+iterations as they are; a method counts when its true error is at most 1e-8, and Agora's time
+(the mean of its medians before and after the peers, in the same process) must be below the
+fastest such method's on every instance, small ones included.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import pytest
 
 HERE = Path(__file__).resolve()
 ONE_THREAD = {k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}
-INSTANCES = ("dense", "sparse", "frozenlake", "taxi")
+INSTANCES = ("dense", "sparse", "frozenlake", "frozenlake4x4", "gridworld", "taxi")
 
 
 def _run(*args: str, timeout: float = 1800) -> dict:  # type: ignore[type-arg]
@@ -33,7 +39,8 @@ def _run(*args: str, timeout: float = 1800) -> dict:  # type: ignore[type-arg]
 
 
 # ---------------------------------------------------------------------------- the subprocess side
-def _median_time(f, n: int = 5):  # type: ignore[no-untyped-def]
+def _median_time(f, n: int = 5, budget_s: float = 30.0):  # type: ignore[no-untyped-def]
+    """Median wall time of up to ``n`` calls of ``f`` and its last result; fewer calls once ``budget_s`` is spent."""
     import time
 
     import numpy as np
@@ -43,6 +50,8 @@ def _median_time(f, n: int = 5):  # type: ignore[no-untyped-def]
         t0 = time.perf_counter()
         result = f()
         times.append(time.perf_counter() - t0)
+        if sum(times) > budget_s:
+            break
     return float(np.median(times)), result
 
 
@@ -55,12 +64,73 @@ def _instance(name: str):  # type: ignore[no-untyped-def]
         return tasks.random_mdp(100_000, 4, gamma=0.99, successors=8, seed=0, sparse=True)
     if name == "frozenlake":
         return tasks.frozen_lake("8x8", is_slippery=True, gamma=0.99)
+    if name == "frozenlake4x4":
+        return tasks.frozen_lake("4x4", is_slippery=True, gamma=0.99)
     if name == "taxi":
         return tasks.taxi(gamma=0.99)
+    if name == "gridworld":
+        return tasks.make("gridworld/1")
     raise ValueError(name)
 
 
+def _peers(mdp):  # type: ignore[no-untyped-def]
+    """``(name, run)`` for every peer method that applies; ``run()`` returns ``(V, note)``.
+
+    Each iterative method is asked for 1e-8 (``epsilon``; QuantEcon and pymdptoolbox stop on an
+    epsilon-optimality rule) with an iteration cap high enough not to bind, and also run at its
+    defaults: a default run that happens to reach 1e-8 is a method that reaches it.
+    """
+    import numpy as np
+    import quantecon as qe
+    import scipy.sparse as sp
+
+    S, A = mdp.n_states, mdp.n_actions
+    if mdp.is_sparse:
+        s_ind, a_ind = np.repeat(np.arange(S), A), np.tile(np.arange(A), S)
+        ddp = qe.markov.DiscreteDP(mdp.R.ravel(), mdp.kernel, mdp.gamma, s_ind, a_ind)
+    else:
+        ddp = qe.markov.DiscreteDP(mdp.R, mdp.P, mdp.gamma)
+    runs = []
+    for method in ("policy_iteration", "modified_policy_iteration", "value_iteration"):
+        for kw in ({}, {"epsilon": 1e-8, "max_iter": 10**6}):
+            if method == "policy_iteration" and (kw or (mdp.is_sparse and S > 20_000)):
+                continue  # exact evaluation: no epsilon; spsolve fills in on 10^5 random-sparse states
+            label = f"quantecon {method}" + (" eps=1e-8" if kw else "")
+            runs.append((label, lambda m=method, kw=kw: _qe_run(ddp, m, kw)))
+    import mdptoolbox.mdp as tb
+
+    K = sp.csr_matrix(mdp.kernel) if mdp.is_sparse else None
+    P_tb = [K[a::A] for a in range(A)] if K is not None else np.ascontiguousarray(mdp.dense_P.transpose(1, 0, 2))
+    R_tb = np.array(mdp.R)
+    direct_ok = not (mdp.is_sparse and S > 20_000)  # its PolicyIteration solves each policy directly
+    for label, make, applies in (
+        ("pymdptoolbox ValueIteration", lambda: tb.ValueIteration(P_tb, R_tb, mdp.gamma), True),
+        ("pymdptoolbox ValueIteration eps=1e-8", lambda: tb.ValueIteration(P_tb, R_tb, mdp.gamma, 1e-8, 10**6), True),
+        (
+            "pymdptoolbox PolicyIterationModified eps=1e-8",
+            lambda: tb.PolicyIterationModified(P_tb, R_tb, mdp.gamma, 1e-8, 10**4),
+            True,
+        ),
+        ("pymdptoolbox PolicyIteration", lambda: tb.PolicyIteration(P_tb, R_tb, mdp.gamma), direct_ok),
+    ):
+        if applies:
+            runs.append((label, lambda make=make: _tb_run(make)))
+    return runs
+
+
+def _qe_run(ddp, method, kw):  # type: ignore[no-untyped-def]
+    res = ddp.solve(method, **kw)
+    return res.v, f"{res.num_iter} iterations"
+
+
+def _tb_run(make):  # type: ignore[no-untyped-def]
+    solver = make()
+    solver.run()
+    return solver.V, f"{solver.iter} iterations"
+
+
 def compare(name: str) -> dict:  # type: ignore[type-arg]
+    """Agora's ``solve(mdp, tol=1e-8)`` and every peer method on one instance, in one process, interleaved."""
     import warnings
 
     import numpy as np
@@ -77,44 +147,18 @@ def compare(name: str) -> dict:  # type: ignore[type-arg]
             {"solver": solver, "ms": 1e3 * seconds, "error": float(np.abs(np.asarray(V) - ref.V).max()), "note": note}
         )
 
-    t, sol = _median_time(lambda: verify.solve(mdp))
-    record("agora solve(auto)", t, sol.V, f"{sol.method}, bound {sol.error_bound:.1e}")
-    import quantecon as qe
-
-    S, A = mdp.n_states, mdp.n_actions
-    if mdp.is_sparse:
-        s_ind, a_ind = np.repeat(np.arange(S), A), np.tile(np.arange(A), S)
-        ddp = qe.markov.DiscreteDP(mdp.R.ravel(), mdp.kernel, mdp.gamma, s_ind, a_ind)
-    else:
-        ddp = qe.markov.DiscreteDP(mdp.R, mdp.P, mdp.gamma)
-    for method in ("modified_policy_iteration", "policy_iteration", "value_iteration"):
-        if method == "policy_iteration" and mdp.is_sparse and S > 20_000:
-            rows.append(
-                {"solver": f"quantecon {method}", "ms": None, "error": None, "note": "skipped: spsolve fills in"}
-            )
-            continue
-        t, res = _median_time(lambda m=method: ddp.solve(m))
-        record(f"quantecon {method}", t, res.v, f"{res.num_iter} iterations")
-    try:
-        import mdptoolbox.mdp
-
-        if mdp.is_sparse:
-            import scipy.sparse as sp
-
-            K = sp.csr_matrix(mdp.kernel)
-            P_tb = [K[a::A] for a in range(A)]
-        else:
-            P_tb = np.ascontiguousarray(mdp.dense_P.transpose(1, 0, 2))
-
-        def tb():  # type: ignore[no-untyped-def]
-            vi = mdptoolbox.mdp.ValueIteration(P_tb, np.array(mdp.R), mdp.gamma)
-            vi.run()
-            return vi
-
-        t, vi = _median_time(tb)
-        record("pymdptoolbox ValueIteration", t, vi.V, f"{vi.iter} iterations")
-    except Exception as err:  # a third-party failure is a reported result
-        rows.append({"solver": "pymdptoolbox ValueIteration", "ms": None, "error": None, "note": f"failed: {err!r}"})
+    verify.solve(mdp, tol=1e-8)  # warm the imports and caches, as the peers get below
+    t, sol = _median_time(lambda: verify.solve(mdp, tol=1e-8), n=9 if mdp.n_states < 1000 else 5)
+    record("agora solve(auto, tol=1e-8)", t, sol.V, f"{sol.method}, bound {sol.error_bound:.1e}")
+    for label, run in _peers(mdp):
+        try:
+            run()  # numba compiles QuantEcon's kernels on the first call
+            t, (V, note) = _median_time(run, n=9 if mdp.n_states < 1000 else 5)
+            record(label, t, V, note)
+        except Exception as err:  # a third-party failure is a reported result
+            rows.append({"solver": label, "ms": None, "error": None, "note": f"failed: {type(err).__name__}"})
+    t, _again = _median_time(lambda: verify.solve(mdp, tol=1e-8), n=9 if mdp.n_states < 1000 else 5)
+    rows[0]["ms_again"] = 1e3 * t  # Agora timed again after the peers: the load did not favour it
     return {"instance": name, "mdp": repr(mdp), "reference_bound": ref.error_bound, "rows": rows}
 
 
@@ -173,21 +217,26 @@ def large() -> dict:  # type: ignore[type-arg]
 
 # ---------------------------------------------------------------------------- the tests
 @pytest.mark.parametrize("name", INSTANCES)
-def test_default_beats_quantecon_fastest_accurate(name: str) -> None:
+def test_default_beats_every_peer_method_that_reaches_1e_8(name: str) -> None:
     pytest.importorskip("quantecon")
+    pytest.importorskip("mdptoolbox")
     result = _run("compare", name)
     print(f"\n{result['instance']}: {result['mdp']} (reference bound {result['reference_bound']:.1e})")
     for r in result["rows"]:
-        ms = "      -" if r["ms"] is None else f"{r['ms']:9.2f} ms"
+        ms = "      -" if r["ms"] is None else f"{r['ms']:9.3f} ms"
         err = "      -" if r["error"] is None else f"{r['error']:.1e}"
-        print(f"  {r['solver']:40s} {ms}  error {err}  {r['note']}")
+        print(f"  {r['solver']:46s} {ms}  error {err}  {r['note']}")
     ours = result["rows"][0]
-    accurate = [r for r in result["rows"][1:] if r["solver"].startswith("quantecon") and r["error"] is not None]
-    accurate = [r for r in accurate if r["error"] <= 1e-8]
+    accurate = [r for r in result["rows"][1:] if r["error"] is not None and r["error"] <= 1e-8]
     assert ours["error"] <= 1e-8
     if accurate:
         best = min(accurate, key=lambda r: r["ms"])
-        assert ours["ms"] < best["ms"], (ours, best)
+        mine = 0.5 * (ours["ms"] + ours["ms_again"])  # timed before and after the peers
+        print(
+            f"  TABLE | {name} | {mine:.3f} ms | {best['solver']} {best['ms']:.3f} ms | "
+            f"x{best['ms'] / mine:.1f} | {ours['error']:.1e}"
+        )
+        assert mine < best["ms"], (ours, best)
 
 
 @pytest.mark.parametrize("S", [2000, 4000])

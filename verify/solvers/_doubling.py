@@ -43,6 +43,11 @@ def evaluate_functional(
     ``c <= g^(2^j)`` with ``g = β·max K_π``. It stops when ``c`` is below machine epsilon, about
     ``log2(log ε / log g)`` rounds (16 at g = 0.999), each O(S): exact to rounding at any γ, where
     sweeps and Krylov methods need ``~ 1/(1 − γ)`` steps on a long cycle (no mixing to exploit).
+
+    With ``g = 1`` (γ = 1, an episodic policy) the system is solvable when no path enters a cycle of
+    weight 1: a path that ends at an empty row (a terminal state) does so within ``S`` steps, so ``c``
+    is exactly 0 there after ``ceil(log2 S)`` rounds; a cycle of weight 1 (an improper policy) raises
+    ``ValueError``.
     """
     S = R_pi.shape[0]
     counts = np.diff(K_pi.indptr)
@@ -55,12 +60,27 @@ def evaluate_functional(
     g = float(c.max(initial=0.0))
     if g <= 0.0:
         return a
-    if g >= 1.0:
-        raise ValueError(f"the policy's discounted kernel has an entry beta * K = {g!r} >= 1; it is not a contraction.")
-    for _ in range(doubling_rounds(g)):
-        a += c * a[sigma]
-        c *= c[sigma]
-        sigma = sigma[sigma]
+    if g > 1.0:
+        raise ValueError(f"the policy's discounted kernel has an entry beta * K = {g!r} > 1; it is not a contraction.")
+    if g < 1.0:
+        for _ in range(doubling_rounds(g)):
+            a += c * a[sigma]
+            c *= c[sigma]
+            sigma = sigma[sigma]
+    else:
+        # Paths that end do so within S steps; cycles of weight w < 1 then need log2(log ε / log w) more rounds.
+        for _ in range(max(1, S - 1).bit_length() + 64):
+            if float(c.max()) <= _EPS:
+                break
+            a += c * a[sigma]
+            c *= c[sigma]
+            sigma = sigma[sigma]
+        if float(c.max()) > _EPS:
+            s = int(np.argmax(c))
+            raise ValueError(
+                f"the policy never ends from state {s}: its path enters a cycle of weight 1 (an improper "
+                "policy), so (I − K_π) V = R_π has no solution."
+            )
     # The remainder c·V∘σ is at most ε·max|V|; one more term halves it again.
     a += c * a[sigma]
     return a

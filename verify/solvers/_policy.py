@@ -26,9 +26,10 @@ class PolicyKernel:
     def __init__(self, problem: Problem, policy: NDArray[np.int64]) -> None:
         self._problem = problem
         self._k = row_length(problem.K)
-        K_pi, self.R_pi = policy_kernel(problem, policy)
-        self.K_pi: Kernel = np.array(K_pi) if isinstance(K_pi, np.ndarray) else K_pi  # owned, writeable
-        self.policy = policy.copy()
+        # policy_kernel gathers new arrays (np.take, fancy indexing): owned and writeable, no copy needed.
+        self.K_pi: Kernel
+        self.K_pi, self.R_pi = policy_kernel(problem, policy)
+        self.policy = np.array(policy, dtype=np.int64)
 
     def update(self, policy: NDArray[np.int64]) -> int:
         """Switch to ``policy``; returns the number of states whose action changed."""

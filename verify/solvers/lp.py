@@ -17,20 +17,24 @@ def linear_program(problem: Problem, tol: float) -> Solution:
     """V* as the solution of ``min Σ_s V(s)`` s.t. ``V(s) >= R(s, a) + β Σ_s' K(s·A + a, s') V(s')``.
 
     (d'Epenoux 1963; Puterman 1994, §6.9.) Solved with ``scipy.optimize.linprog(method="highs")``
-    at feasibility tolerances 1e-10. The LP has S·A rows and S columns; HiGHS handles small and
-    medium problems (thousands of states) well but it is far slower than :func:`pi`/:func:`mpi`,
-    so use it as a cross-check, not a workhorse. When the LP's accuracy alone misses ``tol``, its
-    greedy policy is evaluated exactly once (a polishing step; the policy still comes from the
-    LP). ``iterations`` is HiGHS's iteration count.
+    at feasibility tolerances 1e-10. The LP has one row per available pair (at most S·A) and S
+    columns; HiGHS handles small and medium problems (thousands of states) well but it is far
+    slower than :func:`pi`/:func:`mpi`, so use it as a cross-check, not a workhorse. At γ = 1 it
+    runs on the weighted problem (:func:`verify.bellman.problem_from_mdp`): the variables are
+    ``V/w``, and any positive objective weights have V* as the solution. When the LP's accuracy
+    alone misses ``tol``, its greedy policy is evaluated exactly once (a polishing step; the policy
+    still comes from the LP). ``iterations`` is HiGHS's iteration count.
     """
     S, A = problem.n_states, problem.n_actions
-    E = sp.csr_array((np.ones(S * A), (np.arange(S * A), np.repeat(np.arange(S), A))), shape=(S * A, S))
-    K = sp.csr_array(problem.K)
+    R = problem.R.ravel()
+    pairs = np.flatnonzero(np.isfinite(R))  # one constraint per available pair (R = −inf marks the others)
+    E = sp.csr_array((np.ones(pairs.size), (np.arange(pairs.size), pairs // A)), shape=(pairs.size, S))
+    K = sp.csr_array(problem.K)[pairs]
     A_ub = (problem.beta * K - E).tocsr()
     res = linprog(
         c=np.ones(S),
         A_ub=A_ub,
-        b_ub=-problem.R.ravel(),
+        b_ub=-R[pairs],
         bounds=(None, None),
         method="highs",
         options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},

@@ -1,0 +1,1 @@
+"""``python -m agora``: the `agora` command line (:mod:`reports.cli`) run as a module."""
