@@ -43,6 +43,10 @@ through ``verify.rescale_rewards(mdp, 0.1, 0.9)`` (see :func:`bid_task`): Q* of 
 an affine image of the original (same optimal policy), and every error is measured against the
 rescaled Q*. Each of its runs (:func:`reproduction_jobs`) is trained and recorded by
 :func:`reproduction_run`, which the sweep runner's ``reproduce`` cells (:mod:`verify.jobs`) call too.
+
+The same experiments with neural bidders (``bandit-neural``, ``chain-neural``: PPO with Agora's
+settings, :mod:`mechanism.learners.ppo`) are registered next to them, with fewer seeds and no
+sample-efficiency study by default; :data:`GROUPS` names ``all`` (the tabular ones) and ``neural``.
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ __all__ = [
     "EPSILONS",
     "EXPERIMENTS",
     "GRID_BYTES",
+    "GROUPS",
     "RECORDED",
     "RESAMPLES",
     "SAMPLE_SOCIETIES",
@@ -91,6 +96,7 @@ __all__ = [
     "assess",
     "bid_task",
     "compare",
+    "experiment_names",
     "measurement_grid",
     "nullable",
     "pool_win_rates",
@@ -585,19 +591,39 @@ def run_experiment(
 # ---------------------------------------------------------------------------- the paper's experiments
 @dataclass(frozen=True)
 class Experiment:
-    """One of the paper's learning experiments: the registered task and the budget that runs it in seconds."""
+    """One of the paper's learning experiments: the task, its learners and the budget that runs it in seconds.
+
+    ``learners`` are the bid learners of the main grid (every mechanism × {cloned, solitary});
+    ``seeds`` the default seeds; ``budgets``, ``societies`` and ``baseline`` the default
+    sample-efficiency study (``budgets=()``: none); ``group`` the name that runs it with others
+    (:data:`GROUPS`).
+    """
 
     name: str
     task: str  #: registry id (``tasks.TASKS``)
     steps: int
     paper: str  #: what the paper found (PAPER.md)
+    learners: tuple[str, ...] = TABULAR_LEARNERS
+    seeds: int = 10
+    budgets: tuple[int, ...] = BUDGETS
+    societies: tuple[tuple[str, int, str], ...] = SAMPLE_SOCIETIES
+    baseline: str = BASELINE
+    group: str = "all"
 
     def build(self) -> FiniteMDP:
         """The task, named by its registry id."""
         return tasks.make(self.task)
 
 
-#: The paper's experiments (Chang et al. 2020, §7; PAPER.md "Experiments and numbers").
+#: What the authors' neural bidders reached (issue 12, from running their code): ~1,500 env steps/s, a
+#: 4,096-step epoch with its PPO update in ~7 s, and after ~27 minutes bids still this far from Q*.
+_AUTHORS_NEURAL = "the authors' PPO bidders: after ~27 min (~7 s per 4,096-step epoch) bids still {gap} from Q*"
+
+#: The paper's experiments (Chang et al. 2020, §7; PAPER.md "Experiments and numbers"), with tabular bid
+#: learners (group "all") and with neural PPO bidders (group "neural", Agora's settings: mechanism.learners.ppo).
+#: The neural budgets are those of tests/benchmarks/test_bench_ppo.py: the chain's cloned ccv within 0.07 of Q*
+#: with an optimal greedy policy after 102,400 env steps per seed, the bandit's cloned vickrey within 0.02 of
+#: 0.8 after 51,200; every run of both takes about 3 s of CPU time (all seeds in lockstep).
 EXPERIMENTS: dict[str, Experiment] = {
     "bandit": Experiment(
         "bandit",
@@ -610,7 +636,41 @@ EXPERIMENTS: dict[str, Experiment] = {
     "duality": Experiment(
         "duality", "duality/0", 50_000, "the optimal policy alternates 0 <-> 1 (values outside (0, 1))"
     ),
+    "bandit-neural": Experiment(
+        "bandit-neural", "bandit/0", 51_200,
+        "cloned Vickrey closest to Q*; " + _AUTHORS_NEURAL.format(gap="0.33"),
+        learners=("ppo",), seeds=5, budgets=(), societies=(("vickrey", 2, "ppo"),), baseline="ppo_monolithic",
+        group="neural",
+    ),
+    "chain-neural": Experiment(
+        "chain-neural", "chain/0", 102_400,
+        "CCV's bids closest to Q* (against BB and V); " + _AUTHORS_NEURAL.format(gap="0.63"),
+        learners=("ppo",), seeds=3, budgets=(), societies=(("ccv", 2, "ppo"),), baseline="ppo_monolithic",
+        group="neural",
+    ),
 }
+
+#: Names that run several experiments: ``all`` the tabular ones (seconds each), ``neural`` the PPO ones.
+GROUPS: dict[str, tuple[str, ...]] = {
+    g: tuple(n for n, e in EXPERIMENTS.items() if e.group == g) for g in ("all", "neural")
+}
+
+
+def experiment_names(names: str | Sequence[str]) -> list[str]:
+    """Experiment names of ``names`` (experiments or :data:`GROUPS`), groups expanded, each once, in order.
+
+    Raises
+    ------
+    ValueError
+        For a name that is neither an experiment nor a group.
+    """
+    out: list[str] = []
+    for name in [names] if isinstance(names, str) else names:
+        if name not in EXPERIMENTS and name not in GROUPS:
+            raise ValueError(f"unknown experiment {name!r}; choose from {sorted(EXPERIMENTS)} or a group "
+                             f"{sorted(GROUPS)} ('all': the tabular ones, 'neural': the PPO ones).")
+        out += [n for n in GROUPS.get(name, (name,)) if n not in out]
+    return out
 
 
 class Job(NamedTuple):
@@ -624,36 +684,39 @@ class Job(NamedTuple):
 
 def _experiment(name: str) -> Experiment:
     if name not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {name!r}; choose one of {sorted(EXPERIMENTS)} (or 'all').")
+        raise ValueError(f"unknown experiment {name!r}; choose one of {sorted(EXPERIMENTS)}.")
     return EXPERIMENTS[name]
 
 
 def reproduction_jobs(
     name: str,
     steps: int | None = None,
-    learners: Sequence[str] = TABULAR_LEARNERS,
+    learners: Sequence[str] | None = None,
     mechanisms: Sequence[str] = BUILTINS,
     clones: Sequence[int] = (2, 1),
-    budgets: Sequence[int] = BUDGETS,
-    societies: Sequence[tuple[str, int, str]] = SAMPLE_SOCIETIES,
-    baseline: str = BASELINE,
+    budgets: Sequence[int] | None = None,
+    societies: Sequence[tuple[str, int, str]] | None = None,
+    baseline: str | None = None,
 ) -> dict[Job, list[str]]:
     """Every training run of experiment ``name``, with the studies it serves ("main", "sample_efficiency").
 
     The main grid (learners × mechanisms × clones at ``steps``, default the experiment's budget)
     first, then each budget's societies and baseline; a run that serves both studies is listed
-    once (see :func:`reproduce` for the parameters).
+    once (see :func:`reproduce` for the parameters). ``None`` is the experiment's own
+    (:class:`Experiment`: a neural experiment's learner is ``ppo`` and its baseline ``ppo_monolithic``).
     """
-    budget = _experiment(name).steps if steps is None else steps
+    exp = _experiment(name)
+    budget = exp.steps if steps is None else steps
     jobs: dict[Job, list[str]] = {}
-    for learner in learners:
+    for learner in exp.learners if learners is None else learners:
         for mech in mechanisms:
             for k in clones:
                 jobs.setdefault(Job(learner, mech, k, budget), []).append("main")
-    for b in budgets:
-        for mech, k, learner in societies:
+    for b in exp.budgets if budgets is None else budgets:
+        for mech, k, learner in exp.societies if societies is None else societies:
             jobs.setdefault(Job(learner, mech, k, b), []).append("sample_efficiency")
-        jobs.setdefault(Job(baseline, "monolithic", 1, b), []).append("sample_efficiency")
+        jobs.setdefault(Job(exp.baseline if baseline is None else baseline, "monolithic", 1, b), []).append(
+            "sample_efficiency")
     return jobs
 
 
@@ -661,7 +724,7 @@ def reproduction_run(
     name: str,
     job: Job,
     studies: Sequence[str],
-    seeds: int | Sequence[int] = 10,
+    seeds: int | Sequence[int] | None = None,
     episodes: int = 64,
     recorded: int = RECORDED,
     command: str | None = None,
@@ -672,9 +735,10 @@ def reproduction_run(
     The one home of a reproduction cell: :func:`reproduce` runs each of its jobs through it, and
     so does the sweep runner's ``reproduce`` kind (:mod:`verify.jobs`), one job per cell. ``mdp``
     is the experiment's task as the bid learners see it (:func:`bid_task`), built when not given.
-    The run id is ``name:learner:mechanism:clones:steps``.
+    The run id is ``name:learner:mechanism:clones:steps``; ``seeds`` None is the experiment's count.
     """
     exp = _experiment(name)
+    seeds = exp.seeds if seeds is None else seeds
     mdp = bid_task(exp.build()) if mdp is None else mdp
     mech = "ccv" if job.mechanism == "monolithic" else job.mechanism  # a baseline records "monolithic"
     a = run_experiment(mdp, mech, clones=job.clones, learner=job.learner, steps=job.steps, seeds=seeds,
@@ -696,16 +760,16 @@ def _bar(progress: bool | None, total: int, desc: str) -> Any:
 
 def reproduce(
     name: str,
-    seeds: int | Sequence[int] = 10,
+    seeds: int | Sequence[int] | None = None,
     steps: int | None = None,
-    learners: Sequence[str] = TABULAR_LEARNERS,
+    learners: Sequence[str] | None = None,
     mechanisms: Sequence[str] = BUILTINS,
     clones: Sequence[int] = (2, 1),
     recorded: int = RECORDED,
     episodes: int = 64,
-    budgets: Sequence[int] = BUDGETS,
-    societies: Sequence[tuple[str, int, str]] = SAMPLE_SOCIETIES,
-    baseline: str = BASELINE,
+    budgets: Sequence[int] | None = None,
+    societies: Sequence[tuple[str, int, str]] | None = None,
+    baseline: str | None = None,
     progress: bool | None = False,
     command: str | None = None,
     callback: Callable[[str], None] | None = None,
@@ -715,15 +779,19 @@ def reproduce(
     Parameters
     ----------
     name : str
-        "bandit", "chain" or "duality".
+        One of :data:`EXPERIMENTS`: "bandit", "chain", "duality" (tabular learners), "bandit-neural",
+        "chain-neural" (PPO bidders).
     seeds, episodes
-        Passed to :func:`mechanism.train`; all seeds run in lockstep.
+        Passed to :func:`mechanism.train`; all seeds run in lockstep. ``seeds`` None: the
+        experiment's (10 tabular, 5 bandit-neural, 3 chain-neural).
     steps : int, optional
         Env steps per seed of the main runs; defaults to the experiment's budget.
     budgets, societies, baseline
         The sample-efficiency study: each society (mechanism, clones, learner) and the monolithic
         ``baseline`` at every budget; ``budgets=()`` skips it. A run that serves both studies
-        (same configuration and budget) is trained once.
+        (same configuration and budget) is trained once. None: the experiment's (:data:`BUDGETS`
+        for the tabular ones, none for the neural ones, whose society is PPO's and baseline
+        ``ppo_monolithic``).
     recorded : int
         Checkpoints written per run (steps to ε is measured at every update regardless).
     progress : bool, optional
@@ -733,7 +801,7 @@ def reproduce(
     callback : callable, optional
         Called with a one-line summary after every run.
     learners, mechanisms, clones
-        The main grid (every combination, at ``steps``).
+        The main grid (every combination, at ``steps``); ``learners`` None: the experiment's.
 
     Returns
     -------
@@ -742,6 +810,11 @@ def reproduce(
     """
     exp = _experiment(name)
     mdp = bid_task(exp.build())
+    seeds = exp.seeds if seeds is None else seeds
+    learners = exp.learners if learners is None else learners
+    budgets = exp.budgets if budgets is None else budgets
+    societies = exp.societies if societies is None else societies
+    baseline = exp.baseline if baseline is None else baseline
     jobs = reproduction_jobs(name, steps, learners, mechanisms, clones, budgets, societies, baseline)
     command = command or (
         f"verify.experiments.reproduce({name!r}, seeds={seeds!r}, steps={steps!r}, learners={tuple(learners)!r}, "

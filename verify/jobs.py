@@ -304,21 +304,25 @@ def train_cells(grid: Sequence[Mapping[str, Any]], seeds: Sequence[Seed]) -> lis
 
 def reproduce_cells(
     names: Sequence[str],
-    seeds: int,
+    seeds: int | None,
     first_seed: int = 0,
     steps: int | None = None,
     budgets: Sequence[int] | None = None,
     episodes: int = 64,
     recorded: int | None = None,
 ) -> list[Cell]:
-    """A ``reproduce`` cell per run of each experiment (:func:`verify.experiments.reproduction_jobs`), in its order."""
-    from verify.experiments import BUDGETS, RECORDED, reproduction_jobs
+    """A ``reproduce`` cell per run of each experiment (:func:`verify.experiments.reproduction_jobs`), in its order.
+
+    ``seeds`` and ``budgets`` None are each experiment's own (:class:`verify.experiments.Experiment`).
+    """
+    from verify.experiments import EXPERIMENTS, RECORDED, reproduction_jobs
 
     cells = []
     for name in names:
-        jobs = reproduction_jobs(name, steps, budgets=BUDGETS if budgets is None else budgets)
+        jobs = reproduction_jobs(name, steps, budgets=budgets)
+        n = EXPERIMENTS[name].seeds if seeds is None else seeds
         for job, studies in jobs.items():
-            config = {"experiment": name, **job._asdict(), "studies": studies, "seeds": seeds, "episodes": episodes,
+            config = {"experiment": name, **job._asdict(), "studies": studies, "seeds": n, "episodes": episodes,
                       "recorded": RECORDED if recorded is None else recorded}
             cells.append(Cell("reproduce", config, Seed(first_seed)))
     return cells

@@ -172,8 +172,9 @@ def _ray(cells: Sequence[Cell], jobs: int, command: str | None, scheduler: str |
         # variable is unset; a runtime_env with the BLAS variables would cost seconds of start-up per sweep.
         ray.init(address=address, num_cpus=None if address else jobs, include_dashboard=False, log_to_driver=False)
     try:
-        task = ray.remote(num_cpus=1)(attempt)
-        pending = [task.remote(c, command) for c in cells]  # type: ignore[call-arg]
+        # Typed Any: Ray's stubs (when Ray is installed) do not see attempt's signature through remote().
+        submit: Any = ray.remote(num_cpus=1)(attempt).remote
+        pending = [submit(c, command) for c in cells]
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             yield ray.get(done[0])

@@ -1,4 +1,8 @@
-"""`agora reproduce NAME|all`: the paper's learning experiments, written as records, figures and Markdown.
+"""`agora reproduce NAME [NAME ...]`: the paper's learning experiments, written as records, figures and Markdown.
+
+NAME is an experiment (bandit, chain, duality with tabular bid learners; bandit-neural, chain-neural
+with PPO bidders) or a group: ``all`` (the three tabular ones, seconds each) or ``neural`` (the two
+PPO ones, about a minute together on one core).
 
 Writes ``runs.jsonl``, ``checkpoints.jsonl`` (and ``.csv``) into ``--out`` (schema:
 :mod:`verify.records`; runs already there with other ids are kept) and renders ``training.md`` and
@@ -21,28 +25,36 @@ from reports.commands.sweep import add_runner_arguments, render_learning, report
 
 def register(sub: Any) -> None:
     """Add the `reproduce` subcommand."""
-    p = sub.add_parser("reproduce", help="reproduce the paper's bandit, chain and duality learning experiments")
-    p.add_argument("name", help="bandit, chain, duality or all")
+    p = sub.add_parser("reproduce", help="reproduce the paper's learning experiments (tabular and neural bidders)")
+    p.add_argument(
+        "name",
+        nargs="+",
+        help="experiments: bandit, chain, duality (tabular learners), bandit-neural, chain-neural (PPO bidders), "
+        "or a group: all (the tabular ones), neural (the PPO ones)",
+    )
     p.add_argument("--out", default="agora-reproduce", help="output folder (default ./agora-reproduce)")
-    p.add_argument("--seeds", type=int, default=10, help="seeds per configuration (default 10)")
+    p.add_argument(
+        "--seeds", type=int, default=None,
+        help="seeds per configuration (default: each experiment's: 10 tabular, 5 bandit-neural, 3 chain-neural)",
+    )
     p.add_argument("--seed", type=int, default=0, help="first seed: the seeds are S, S+1, ... (default 0)")
     p.add_argument("--steps", type=int, default=None, help="env steps per seed (default: each experiment's budget)")
     p.add_argument(
         "--budgets",
         default=None,
         metavar="N[,N]",
-        help="budgets of the sample-efficiency study against Q-learning (default 50000,200000,800000; 'none' skips it)",
+        help="budgets of the sample-efficiency study against a monolithic learner (default: each experiment's: "
+        "50000,200000,800000 against Q-learning for the tabular ones, none for the neural ones, whose baseline "
+        "is ppo_monolithic; 'none' skips it)",
     )
     add_runner_arguments(p)
     p.set_defaults(func=run_reproduce)
 
 
-def parse_budgets(text: str | None) -> tuple[int, ...]:
-    """``"50000,200000"`` → (50000, 200000); None → the default budgets; ``"none"`` or ``""`` → ()."""
-    from verify.experiments import BUDGETS
-
+def parse_budgets(text: str | None) -> tuple[int, ...] | None:
+    """``"50000,200000"`` → (50000, 200000); None → None (each experiment's budgets); ``"none"`` or ``""`` → ()."""
     if text is None:
-        return BUDGETS
+        return None
     if text.strip().lower() in ("", "none"):
         return ()
     try:
@@ -57,23 +69,20 @@ def parse_budgets(text: str | None) -> tuple[int, ...]:
 def run_reproduce(args: argparse.Namespace) -> int:
     """Run every mechanism × {cloned, solitary} × bid learner (and the sample-efficiency study); write and render."""
     from reports.outdir import check_out_dir
-    from verify.experiments import EXPERIMENTS
+    from verify.experiments import experiment_names
     from verify.jobs import reproduce_cells
     from verify.records import CHECKPOINTS, RUNS, command_line
     from verify.sweep import sweep
 
-    names = list(EXPERIMENTS) if args.name == "all" else [args.name]
-    for name in names:
-        if name not in EXPERIMENTS:
-            raise ValueError(f"unknown experiment {name!r}; choose one of {sorted(EXPERIMENTS)} or 'all'.")
-    if args.seeds < 1 or args.seed < 0:
+    names = experiment_names(args.name)
+    if (args.seeds is not None and args.seeds < 1) or args.seed < 0:
         raise ValueError(f"--seeds must be >= 1 and --seed >= 0; got {args.seeds} and {args.seed}.")
     budgets = parse_budgets(args.budgets)
     options = runner_options(args)
     out = check_out_dir(args.out)
-    command = command_line("agora", ["reproduce", args.name], {
+    command = command_line("agora", ["reproduce", *args.name], {
         "out": args.out, "seeds": args.seeds, "seed": args.seed, "steps": args.steps,
-        "budgets": ",".join(map(str, budgets)) or "none",
+        "budgets": None if budgets is None else ",".join(map(str, budgets)) or "none",
     })
     cells = reproduce_cells(names, args.seeds, args.seed, args.steps, budgets)
     t0 = time.perf_counter()
