@@ -152,9 +152,9 @@ def _check(values: dict[str, list[Any]], command: str) -> list[Cell]:
 
 
 def _reproduce(values: dict[str, list[Any]]) -> list[Cell]:
-    from verify.experiments import EXPERIMENTS
+    from verify.experiments import EXPERIMENTS, GROUPS
 
-    names = values.get("experiment", list(EXPERIMENTS))
+    names = values.get("experiment", list(GROUPS["all"]))  # the tabular ones, as `agora reproduce all`
     _known("experiment", names, EXPERIMENTS, "experiment")
     return reproduce_cells(names, values.get("seeds", [10])[0], values.get("seed", [0])[0],
                            values.get("steps", [None])[0], values.get("budgets"), values.get("episodes", [64])[0])
