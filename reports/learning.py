@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from reports.figures import bids_over_training, error_over_training, final_errors
-from reports.outdir import output_path, safe_name
+from reports.outdir import output_path, unique_stems
 from verify.experiments import CONFIDENCE, RESAMPLES, Comparison, Reach, compare, reach
 from verify.records import write_text
 
@@ -331,8 +331,8 @@ def _header(key: str, runs: Sequence[Row]) -> list[str]:
     ]
 
 
-def _section(key: str, runs: Sequence[Row]) -> list[str]:
-    main, stem = _main(runs), safe_name(key)
+def _section(key: str, runs: Sequence[Row], stem: str) -> list[str]:
+    main = _main(runs)
     lines = _header(key, runs)
     if main:
         lines += [*main_table(main), "", "Win rates:", "", *win_table(main)]
@@ -369,8 +369,10 @@ def learning_markdown(runs: Sequence[Row]) -> str:
         "are a tie; anything else is no conclusion.",
         "",
     ]
-    for key, sub in sections(runs).items():
-        lines += _section(key, sub)
+    parts = sections(runs)
+    stems = unique_stems(parts)
+    for key, sub in parts.items():
+        lines += _section(key, sub, stems[key])
     return "\n".join(lines)
 
 
@@ -378,15 +380,17 @@ def write_training_report(directory: str | Path, runs: Sequence[Row], checkpoint
     """Figures per section and ``training.md`` in ``directory``; returns the paths written.
 
     File names come from the section keys (a record's ``experiment`` or ``task``) through
-    :func:`reports.outdir.safe_name` and are checked to lie inside ``directory``
+    :func:`reports.outdir.unique_stems` (distinct for distinct keys) and are checked to lie inside ``directory``
     (:func:`reports.outdir.output_path`): a record cannot make the report write elsewhere.
     """
     directory = Path(directory)
     paths = []
     ids = {str(r["run"]) for r in runs}
     points = [c for c in checkpoints if str(c["run"]) in ids]
-    for key, sub in sections(runs).items():
-        main, stem = _main(sub), safe_name(key)
+    parts = sections(runs)
+    stems = unique_stems(parts)
+    for key, sub in parts.items():
+        main, stem = _main(sub), stems[key]
         if not main:
             continue
         mine = {str(r["run"]) for r in main}

@@ -9,9 +9,12 @@ Standard library only: importing this module costs nothing.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 __all__ = ["check_out_dir", "output_path", "safe_name"]
@@ -103,6 +106,20 @@ def safe_name(text: str) -> str:
     """
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(text)).lstrip(".-")[:MAX_STEM]
     return stem or "untitled"
+
+
+def unique_stems(texts: Iterable[str]) -> dict[str, str]:
+    """:func:`safe_name` of each text, made distinct: texts whose stems would coincide (``"a/b"`` and
+    ``"a-b"``) each get ``-`` and the first 8 hex digits of their text's sha256 appended, so one
+    section's files never overwrite another's. A text whose stem is its own keeps it unchanged.
+    """
+    texts = list(dict.fromkeys(str(t) for t in texts))
+    stems = {t: safe_name(t) for t in texts}
+    counts = Counter(stems.values())
+    return {
+        t: stem if counts[stem] == 1 else f"{stem[: MAX_STEM - 9]}-{hashlib.sha256(t.encode()).hexdigest()[:8]}"
+        for t, stem in stems.items()
+    }
 
 
 def output_path(directory: str | os.PathLike[str], name: str) -> Path:

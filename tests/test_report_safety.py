@@ -10,7 +10,7 @@ import pytest
 
 from reports import outdir
 from reports.cli import main
-from reports.outdir import check_out_dir, output_path, safe_name
+from reports.outdir import check_out_dir, output_path, safe_name, unique_stems
 from verify.records import MANIFEST, read_jsonl, write_jsonl, write_manifest, write_records
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -221,3 +221,14 @@ def test_a_symlinked_training_md_does_not_overwrite_its_target(run_dir: Path) ->
     assert main(["report", str(run_dir)]) == 0
     assert target.read_text() == "precious"
     assert not (run_dir / "training.md").is_symlink()
+
+
+def test_unique_stems_keep_distinct_keys_apart() -> None:
+    # "a/b" and "a-b" both sanitise to "a-b": without a suffix one section's figures would overwrite the other's.
+    stems = unique_stems(["a/b", "a-b", "chain", "chain/0"])
+    assert stems["chain"] == "chain"
+    assert stems["chain/0"] == "chain-0"
+    assert stems["a/b"] != stems["a-b"]
+    assert stems["a/b"].startswith("a-b-")
+    assert len(set(stems.values())) == 4
+    assert unique_stems(["a-b", "a/b"]) == {"a-b": stems["a-b"], "a/b": stems["a/b"]}  # order-free
