@@ -149,9 +149,6 @@ class BetaHead:
         g = _chain_beta(log_x - psi_a + psi_k, log_1mx - psi_c + psi_k, mu, kappa, dk)
         return HeadEval(*_cast(z.dtype, log_prob, entropy, g, _beta_entropy_grad(mu, kappa, dk, a, c)))
 
-    def log_prob_grad(self, z: Array, x: Array) -> Array:
-        return self.evaluate(z, x).d_log_prob
-
     def entropy_grad(self, z: Array) -> Array:
         """∂H/∂z (..., 2) alone (no bids needed)."""
         z = _check_z(z, 2, "Beta")

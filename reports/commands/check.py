@@ -66,13 +66,6 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run_check)
 
 
-def load_mechanism(spec: str) -> Any:
-    """A Mechanism from a registry name or ``package.module:NAME`` (:func:`verify.jobs.load_mechanism`)."""
-    from verify.jobs import load_mechanism as load
-
-    return load(spec)
-
-
 def _parse_clones(text: str) -> list[int]:
     try:
         values = [int(x) for x in text.split(",") if x.strip()]
@@ -113,7 +106,7 @@ def run_check(args: argparse.Namespace) -> int:
     from mechanism import BUILTINS
     from reports.outdir import check_out_dir
     from verify.claims import DEFAULT_CLAIMS
-    from verify.jobs import Seed, check_cells
+    from verify.jobs import Seed, check_cells, load_mechanism
     from verify.records import VERDICTS
     from verify.sweep import sweep
 

@@ -96,9 +96,9 @@ def _print(a: Any, task: str) -> None:
 def run_train(args: argparse.Namespace) -> int:
     """Train, assess against the exact solution, print a table of bids and Q*; with --out, write records."""
     from mechanism import LEARNERS, SOCIETY_LEARNERS
-    from reports.commands.check import load_mechanism
     from reports.outdir import check_out_dir
     from verify.experiments import bid_task, run_experiment
+    from verify.jobs import load_mechanism
     from verify.records import LearningRecords, command_line
 
     mdp = load_task(args.task)
