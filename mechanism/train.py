@@ -29,6 +29,7 @@ which the default schedules use, so that a run of 50k steps and the first 50k st
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import sys
 from collections.abc import Mapping, Sequence
@@ -120,6 +121,10 @@ class TrainResult:
         ``"estimate"`` and ``"visits"``; policy-gradient bidders ``"mean"`` and
         ``"concentration"`` of the Beta (so a run can be set against the noisy fixed point of the
         noise it learned); Q-learning ``"Q"`` and ``"visits"``. Recorded only at checkpoints.
+    params : object
+        The learner's state at the end of the run (what its ``init`` returned, updated in place):
+        pass it as ``train(..., warm_start=result.params)`` to go on learning on another task
+        (transfer), or read a network's weights from it. Not written to records.
     """
 
     config: TrainConfig
@@ -129,6 +134,7 @@ class TrainResult:
     policy: IntArray
     version: str
     bid_params: dict[str, FloatArray] = dataclasses.field(default_factory=dict)
+    params: Any = dataclasses.field(default=None, repr=False)
 
     @property
     def final_bids(self) -> FloatArray:
@@ -285,6 +291,7 @@ def train(
     episodes: int = 32,
     progress: bool | None = None,
     truncation: str = "bootstrap",
+    warm_start: Any = None,
     **learner_kwargs: Any,
 ) -> TrainResult:
     """Train a society (or a monolithic baseline) on ``mdp``, all seeds in lockstep.
@@ -324,6 +331,11 @@ def train(
     truncation : {"bootstrap", "zero"}
         The credit of a step a time limit cuts: the lookahead of the state reached (default,
         right for the MDP) or 0, the authors' semantics (see :func:`mechanism.rollout`).
+    warm_start : object, optional
+        A learner state to start from instead of a fresh ``init``: ``TrainResult.params`` of an
+        earlier run of the same learner with the same seeds, states, primitives and clones
+        (pretrain on one task, transfer to another with the same state and primitive sets). It is
+        copied, never changed. Default: a fresh state.
     **learner_kwargs
         Hyperparameters of the named learner (e.g. ``step_size``, ``epsilon``, ``schedule``,
         ``exploration``, ``lr``). The defaults converge (:mod:`mechanism.learners.valuation`);
@@ -378,7 +390,10 @@ def train(
         return auction_at(mech, b, states, takes_part) if society else _no_auction(b)
 
     rng = np.random.default_rng(np.random.SeedSequence(list(seed_tuple)))
-    params = _init(agent, (N, S, A, clones), rng, mdp.available if takes_part is not None else None)
+    if warm_start is None:
+        params = _init(agent, (N, S, A, clones), rng, mdp.available if takes_part is not None else None)
+    else:
+        params = copy.deepcopy(warm_start)  # the caller's pretrained state stays as it was
     sample = _checked_bids(_with_env_steps(agent.sample), agent.name, A * clones)
     act = _with_env_steps(agent.act) if agent.monolithic else None  # type: ignore[attr-defined]
     seed = np.repeat(np.arange(N), E).reshape(N, E)
@@ -462,6 +477,7 @@ def train(
         policy=np.stack(history.policy),
         version=agora_version(),
         bid_params={key: np.stack(v) for key, v in history.params.items()},
+        params=params,
     )
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         to_mdptoolbox,
     )
     from tasks.mdp import ROW_SUM_TOL, FiniteMDP
+    from tasks.options import Option, OptionsMDP, one_step_options, options_mdp
     from tasks.registry import SETTINGS, TASKS, TaskSpec, UnknownTaskError, make
 
 #: Public name -> the module that defines it.
@@ -34,6 +35,8 @@ _HOMES: dict[str, str] = {
     "FROZEN_LAKE_MAPS": "tasks.importers",
     "FiniteMDP": "tasks.mdp",
     "GRID_ACTIONS": "tasks.builders",
+    "Option": "tasks.options",
+    "OptionsMDP": "tasks.options",
     "Grid": "tasks.builders",
     "ROW_SUM_TOL": "tasks.mdp",
     "SETTINGS": "tasks.registry",
@@ -51,6 +54,8 @@ _HOMES: dict[str, str] = {
     "frozen_lake_dict": "tasks.importers",
     "gridworld": "tasks.builders",
     "make": "tasks.registry",
+    "one_step_options": "tasks.options",
+    "options_mdp": "tasks.options",
     "random_mdp": "tasks.generate",
     "reachable": "tasks.graph",
     "taxi": "tasks.importers",
@@ -69,6 +74,8 @@ __all__ = [
     "TAXI_MAP",
     "FiniteMDP",
     "Grid",
+    "Option",
+    "OptionsMDP",
     "TaskSpec",
     "UnknownTaskError",
     "bandit",
@@ -81,6 +88,8 @@ __all__ = [
     "frozen_lake_dict",
     "gridworld",
     "make",
+    "one_step_options",
+    "options_mdp",
     "random_mdp",
     "reachable",
     "taxi",

@@ -83,6 +83,29 @@ def _row_sums(K: Kernel) -> NDArray[np.float64]:
     return np.asarray(K.sum(axis=1)).ravel()
 
 
+def _substochastic_rows(K: Kernel, A: int) -> Kernel:
+    """Check that every row sums to at most 1 within ``ROW_SUM_TOL``; a row just above 1 is divided by its sum.
+
+    The rows of a semi-MDP's kernel ``P[s, o, s'] = E[γ^(τ−1)·1{s_τ = s'}]`` sum to
+    ``E[γ^(τ−1)] <= 1`` (less when the option may take more than one step, or never end).
+    """
+    sums = _row_sums(K)
+    worst = int(np.argmax(sums)) if sums.size else 0
+    if sums.size and sums[worst] > 1.0 + ROW_SUM_TOL:
+        s, a = divmod(worst, A)
+        raise ValueError(
+            f"P[{s}, {a}, :] sums to {float(sums[worst])!r}, above 1 (tolerance {ROW_SUM_TOL:g}); a semi-MDP's "
+            "kernel P[s, o, s'] = E[gamma^(tau-1) 1{s_tau = s'}] sums to at most 1. Build it with tasks.options_mdp."
+        )
+    scale = np.where(sums > 1.0 + _EXACT_ENOUGH, sums, 1.0)
+    if (scale == 1.0).all():
+        return K
+    if isinstance(K, np.ndarray):
+        K.reshape(-1, K.shape[-1])[...] /= scale[:, None]
+        return K
+    return sp.csr_array(sp.diags_array(1.0 / scale) @ K)
+
+
 def _normalised_rows(K: Kernel, S: int, A: int, available: NDArray[np.bool_]) -> Kernel:
     """Check that every used row sums to 1 within ``ROW_SUM_TOL`` and divide it by its sum.
 
@@ -158,12 +181,18 @@ class FiniteMDP:
         primitive never wins that state.
     name : str
         A label for reports, e.g. the registry id.
+    substochastic : bool
+        False (default): every row of ``P`` is a distribution (sums to 1). True: a semi-MDP, whose
+        rows sum to at most 1: ``P[s, o, s'] = E[γ^(τ−1)·1{s_τ = s'}]`` for an option ``o`` that runs
+        ``τ >= 1`` steps, so that ``γ·P`` is the discounted kernel ``M[s, o, s'] = E[γ^τ 1{s_τ = s'}]``
+        (Sutton, Precup & Singh 1999, eq. 9). Built by :func:`tasks.options_mdp`.
 
     Notes
     -----
     The (S·A, S) kernel view, :attr:`kernel`, is what the solvers use: ``Q = R + γ·K V``. A
     semi-MDP of options reduces to the same core through its discounted kernel
-    ``M[s, o, s'] = E[γ^τ 1{s_τ = s'}]`` (DESIGN §3).
+    ``M[s, o, s'] = E[γ^τ 1{s_τ = s'}] = γ·P[s, o, s']`` (DESIGN §3), so every solver, fixed point
+    and exploitability, all written with ``γ·K``, applies to it unchanged.
     """
 
     P: Kernel
@@ -174,6 +203,7 @@ class FiniteMDP:
     time_limit: int | None = None
     name: str = field(default="", compare=False)
     available: NDArray[np.bool_] | None = None
+    substochastic: bool = False
 
     def __post_init__(self) -> None:
         R = as_float_array(self.R, "R")
@@ -185,7 +215,9 @@ class FiniteMDP:
         available = self._validate_available(self.available, R)
         R[~available] = 0.0
         _check_finite(R, "R")
-        P = self._validate_kernel(self.P, S, A, available)
+        if not isinstance(self.substochastic, bool | np.bool_):
+            raise TypeError(f"substochastic must be True or False; got {self.substochastic!r}.")
+        P = self._validate_kernel(self.P, S, A, available, bool(self.substochastic))
         gamma = self._validate_gamma(self.gamma)
         terminal = self._validate_terminal(self.terminal, S)
         start = self._validate_start(self.start, S, terminal)
@@ -212,6 +244,7 @@ class FiniteMDP:
         object.__setattr__(self, "start", start)
         object.__setattr__(self, "terminal", terminal)
         object.__setattr__(self, "time_limit", None if self.time_limit is None else int(self.time_limit))
+        object.__setattr__(self, "substochastic", bool(self.substochastic))
 
     # ------------------------------------------------------------------ validation
     @staticmethod
@@ -244,7 +277,7 @@ class FiniteMDP:
         return mask
 
     @staticmethod
-    def _validate_kernel(P: Any, S: int, A: int, available: NDArray[np.bool_]) -> Kernel:
+    def _validate_kernel(P: Any, S: int, A: int, available: NDArray[np.bool_], substochastic: bool) -> Kernel:
         if sp.issparse(P):
             if P.ndim != 2 or P.shape != (S * A, S):
                 raise ValueError(
@@ -280,7 +313,7 @@ class FiniteMDP:
             if (K < 0).any():
                 idx = tuple(int(i) for i in np.argwhere(K < 0)[0])
                 raise ValueError(f"P{list(idx)} = {float(K[idx])!r} is negative; probabilities must be >= 0.")
-        return _normalised_rows(K, S, A, available)
+        return _substochastic_rows(K, A) if substochastic else _normalised_rows(K, S, A, available)
 
     @staticmethod
     def _validate_gamma(gamma: Any) -> float:

@@ -418,6 +418,11 @@ def _validate(mdp: Any, method: Any, tol: Any, max_iter: Any) -> None:
         raise TypeError(
             f"mdp must be a tasks.FiniteMDP; got {type(mdp).__name__}. Build one with tasks.FiniteMDP(P, R, gamma)."
         )
+    if mdp.substochastic:
+        raise ValueError(
+            f"{mdp!r} is a semi-MDP (options): its average reward per step needs each option's expected duration, "
+            "which its discounted kernel does not hold. Solve its base MDP (mdp.base) or use verify.solve (discounted)."
+        )
     if not isinstance(method, str) or method not in AVERAGE_METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(AVERAGE_METHODS)}.")
     if isinstance(tol, bool) or not isinstance(tol, int | float | np.integer | np.floating):

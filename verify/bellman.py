@@ -151,14 +151,22 @@ def stated_problem(mdp: FiniteMDP, gamma: float | None = None) -> Problem:
     solvers use :func:`problem_from_mdp`.
     """
     beta = float(_check_mdp(mdp).gamma if gamma is None else gamma)
-    return Problem(_masked_rewards(mdp), mdp.kernel, beta, 1.0 - ROW_SUM_TOL, 1.0 + ROW_SUM_TOL)
+    problem = Problem(_masked_rewards(mdp), mdp.kernel, beta, *_rowsum_range(mdp))
+    return with_exact_rowsums(problem) if mdp.substochastic else problem
+
+
+def _rowsum_range(mdp: FiniteMDP) -> tuple[float, float]:
+    """Bounds on the kernel's row sums known without a pass over it: ``1 ± ROW_SUM_TOL``, or [0, 1] for a semi-MDP."""
+    return (0.0, 1.0 + ROW_SUM_TOL) if mdp.substochastic else (1.0 - ROW_SUM_TOL, 1.0 + ROW_SUM_TOL)
 
 
 def problem_from_mdp(mdp: FiniteMDP) -> Problem:
     """The Bellman problem of an MDP, with a contraction modulus below 1.
 
     γ < 1: ``K = P`` (validated rows sum to 1 within ``ROW_SUM_TOL``) and ``β = γ``, in the MDP's
-    units (``weights = None``).
+    units (``weights = None``). A semi-MDP (``mdp.substochastic``, :func:`tasks.options_mdp`) has
+    rows summing to ``E[γ^(τ−1)] <= 1``: its row sums are measured (one pass), so that the
+    McQueen–Porteus bounds use the real range of ``γ·K``'s row sums.
 
     γ = 1 (an episodic MDP, every policy proper, checked by ``FiniteMDP``): the terminal states'
     columns are dropped (their value is 0) and the problem is put in the units ``w = ξ / max ξ``
@@ -179,8 +187,8 @@ def problem_from_mdp(mdp: FiniteMDP) -> Problem:
         from verify.episodic import episodic_problem  # verify.episodic imports the solvers, which import this module
 
         return episodic_problem(mdp, R)
-    problem = Problem(R, mdp.kernel, float(mdp.gamma), 1.0 - ROW_SUM_TOL, 1.0 + ROW_SUM_TOL)
-    if problem.g_hi >= 1.0:
+    problem = Problem(R, mdp.kernel, float(mdp.gamma), *_rowsum_range(mdp))
+    if problem.g_hi >= 1.0 or mdp.substochastic:
         return with_exact_rowsums(problem)
     return problem
 

@@ -266,7 +266,9 @@ def _augmented_mdp(mdp: FiniteMDP, act: IntArray, won: BoolArray, r: FloatArray)
     if 4 * S * S * K <= _DENSE_MAX:
         kernel = kernel.toarray().reshape(2 * S, K, 2 * S)
     start = np.concatenate([mdp.start, np.zeros(S)])
-    return FiniteMDP(kernel, r.reshape(2 * S, K), mdp.gamma, start=start, terminal=np.tile(term, 2))
+    return FiniteMDP(
+        kernel, r.reshape(2 * S, K), mdp.gamma, start=start, terminal=np.tile(term, 2), substochastic=mdp.substochastic
+    )
 
 
 def _unbounded(

@@ -17,6 +17,7 @@ import numpy as np
 from mechanism.market import Mechanism, MechanismError
 from mechanism.registry import resolve_mechanism
 from verify.claims import CLAIMS, DEFAULT_BUDGET
+from verify.domains import current_domain, resolve_domain, using_domain
 from verify.search import check_budget
 from verify.verdicts import Claim, Verdict, describe_error, error_verdict, mechanism_fault
 
@@ -102,6 +103,7 @@ def check(
     budget: int | None = None,
     seed: int = 0,
     progress: Callable[[Verdict], None] | None = None,
+    domain: str = "mdps",
 ) -> list[Verdict]:
     """Check claims for ``mechanism`` under each clone setting.
 
@@ -129,6 +131,10 @@ def check(
         Seed of every search; the same seed gives the same verdicts and counterexamples.
     progress : callable, optional
         Called with each verdict as soon as it is ready (the CLI's progress bar).
+    domain : {"mdps", "options"}
+        The MDPs the claims search (:mod:`verify.domains`): generated MDPs whose primitives are
+        literal actions (default), or the exact semi-MDPs of generated options over them
+        (primitives that run τ >= 1 steps). The one-auction claim (``truthful``) is the same on both.
 
     Returns
     -------
@@ -147,6 +153,18 @@ def check(
     settings = resolve_clones(clones)
     budgets = {claim.name: check_budget(_budget_of(claim, budget), seed)[0] for claim in chosen}
     seed = check_budget(DEFAULT_BUDGET, seed)[1]
+    with using_domain(resolve_domain(domain)):
+        return _check_all(mech, chosen, settings, budgets, seed, progress)
+
+
+def _check_all(
+    mech: Mechanism,
+    chosen: Sequence[Claim],
+    settings: Sequence[int],
+    budgets: dict[str, int],
+    seed: int,
+    progress: Callable[[Verdict], None] | None,
+) -> list[Verdict]:
     verdicts: list[Verdict] = []
     for c in settings:
         t0 = time.perf_counter()
@@ -157,6 +175,7 @@ def check(
                 verdict = error_verdict(claim, mech.name, c, describe_error(fault), n, seed, t0)
             else:
                 verdict = _run_claim(claim, mech, c, n, seed)
+            verdict = dataclasses.replace(verdict, domain=current_domain().name)
             verdicts.append(verdict)
             if progress is not None:
                 progress(verdict)

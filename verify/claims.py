@@ -40,8 +40,9 @@ from numpy.typing import NDArray
 import tasks
 from mechanism.auction import auction
 from mechanism.market import Mechanism
-from mechanism.society import primitive_of
+from mechanism.society import bidder_mask, primitive_of
 from tasks.mdp import FiniteMDP
+from verify.domains import current_domain, generated_mdps
 from verify.exploitability import auction_gains, exploitability, is_exact
 from verify.fixed_point import terminal_mask, truthful_fixed_point
 from verify.search import (
@@ -56,7 +57,7 @@ from verify.search import (
 )
 from verify.solve import solve
 from verify.solvers.evaluate import evaluate, evaluate_policies
-from verify.strategies import BID_GRID, NUMBER_SPAN, STEPS, OneAuction, bid_profiles, finite_mdps, one_auctions
+from verify.strategies import BID_GRID, NUMBER_SPAN, STEPS, OneAuction, bid_profiles, one_auctions
 from verify.transform import rescale_rewards
 from verify.verdicts import Claim, Counterexample, Verdict, format_counterexample, mechanism_fault
 
@@ -196,7 +197,7 @@ def truthful(
 # ---------------------------------------------------------------------------------------------- credit
 @st.composite
 def _credit_cases(draw: Any, clones: int) -> tuple[FiniteMDP, FloatArray, int]:
-    mdp = draw(finite_mdps(dense=None, terminals=True, time_limits=True, max_states=4, max_actions=3))
+    mdp = draw(generated_mdps(dense=None, terminals=True, time_limits=True, max_states=4, max_actions=3))
     bids = draw(bid_profiles(mdp.n_states, mdp.n_actions * clones))
     return mdp, bids, draw(st.integers(0, 2**16))
 
@@ -246,7 +247,7 @@ def conserves_credit(mechanism: Mechanism, clones: int, budget: int = DEFAULT_BU
     4 episodes of :func:`mechanism.rollout` per case with a generated seed.
     """
     clones, budget, seed, t0 = _start(mechanism, clones, budget, seed)
-    space = Space(("credit", clones), lambda: _credit_cases(clones))
+    space = Space(("credit", clones, current_domain().name), lambda: _credit_cases(clones))
     found = search(space, lambda case: _credit_counterexample(mechanism, clones, case), budget, seed)
     searched = (
         f"{found.tried} distinct generated (MDP, bid table) pairs x {ROLLOUT_EPISODES} episodes: 1-4 states, "
@@ -400,9 +401,15 @@ def q_star_farsighted_equilibrium(
 
 
 # ---------------------------------------------------------------------------------------------- optimality
-def greedy_policy(bids: FloatArray, mechanism: Mechanism, n_actions: int, clones: int) -> NDArray[np.int64]:
-    """The society's policy: the primitive of each state's auction winner, shape (S,)."""
-    winners = np.asarray(mechanism.winner(np.asarray(bids, dtype=np.float64)))
+def greedy_policy(
+    bids: FloatArray, mechanism: Mechanism, n_actions: int, clones: int, available: Any = None
+) -> NDArray[np.int64]:
+    """The society's policy: the primitive of each state's auction winner, shape (S,).
+
+    ``available`` (S, A), the MDP's action mask: each auction is held among the bidders whose
+    primitive is available there (:func:`mechanism.auction`); default every bidder everywhere.
+    """
+    winners = np.asarray(auction(mechanism, np.asarray(bids, dtype=np.float64), bidder_mask(available, clones)).winner)
     return primitive_of(n_actions, clones)[winners].astype(np.int64)
 
 
@@ -416,12 +423,13 @@ def fixed_point_shortfall(mdp: FiniteMDP, mechanism: Mechanism, clones: int) -> 
     one action. A margin of 0 is a tie, which the mechanism breaks towards the lower index.
     """
     bids = truthful_fixed_point(mdp, mechanism, clones)
-    pi = greedy_policy(bids, mechanism, mdp.n_actions, clones)
+    pi = greedy_policy(bids, mechanism, mdp.n_actions, clones, mdp.available)
     V_pi = evaluate(mdp, pi)
     sol = solve(mdp)
     terminal = terminal_mask(mdp)
     short = np.where(terminal, 0.0, sol.V - V_pi)
-    per_primitive = np.sort(bids[:, : mdp.n_actions], axis=1)  # bids = b(s, m % A): columns 0..A-1 cover them
+    # bids = b(s, m % A): columns 0..A-1 cover them; an unavailable primitive (NaN, no bid) is no rival
+    per_primitive = np.sort(np.where(np.asarray(mdp.available), bids[:, : mdp.n_actions], -np.inf), axis=1)
     margin = per_primitive[:, -1] - per_primitive[:, -2] if mdp.n_actions > 1 else np.full(mdp.n_states, np.inf)
     return {
         "bids": bids,
@@ -544,7 +552,7 @@ def explorable_mdps(draw: Any) -> FiniteMDP:
     all be revisited (:func:`revisitable`) gets the limit S.
     """
     mdp = draw(
-        finite_mdps(dense=None, terminals=True, gamma=CONVERGE_GAMMA, max_states=4, max_actions=3, min_actions=2)
+        generated_mdps(dense=None, terminals=True, gamma=CONVERGE_GAMMA, max_states=4, max_actions=3, min_actions=2)
         .filter(lambda m: m.n_states >= 2)
     )
     times = draw(st.sampled_from(CONVERGE_TIME_LIMITS))
@@ -591,12 +599,13 @@ def _learn(
     from mechanism.train import train
 
     A = mdp.n_actions
-    fp = truthful_fixed_point(mdp, mechanism, clones)[:, :A]
+    bids = truthful_fixed_point(mdp, mechanism, clones)
+    fp = bids[:, :A]
     live = tasks.reachable(mdp) & ~np.asarray(mdp.terminal, dtype=bool)
     if against == "optimal":
         target = solve(mdp).V
     else:
-        target = evaluate(mdp, greedy_policy(truthful_fixed_point(mdp, mechanism, clones), mechanism, A, clones))
+        target = evaluate(mdp, greedy_policy(bids, mechanism, A, clones, mdp.available))
     res = train(
         mdp, mechanism, clones=clones, learner=learner, steps=steps, seeds=seeds,
         checkpoints=CONVERGE_CHECKPOINTS, episodes=CONVERGE_EPISODES, progress=False,
@@ -720,7 +729,7 @@ def bids_converge(
         raise ValueError(f"against must be one of {CONVERGE_TARGETS}; got {against!r}.")
     seed_tuple = tuple(range(seed * seeds, seed * seeds + seeds))
     options = {"tol": tol, "learner": learner, "steps": steps, "seeds": seed_tuple, "against": against}
-    space = Space(("explorable_mdps",), explorable_mdps)
+    space = Space(("explorable_mdps", current_domain().name), explorable_mdps)
     found = search(space, lambda mdp: _converge_counterexample(mechanism, clones, options, mdp), budget, seed)
     searched = (
         f"{found.tried} distinct generated MDPs (2-4 states, 2-3 actions, dense or sparse, terminal states, time "

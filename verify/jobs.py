@@ -216,7 +216,7 @@ def _run_check(config: Mapping[str, Any], seed: Seed, command: str | None) -> Ta
 
     mech = load_mechanism(config["mechanism"])
     verdicts = check(mech, clones=[config["clones"]], claims=[config["claim"]], budget=config["budget"],
-                     seed=seed.value)
+                     seed=seed.value, domain=config.get("domain", "mdps"))
     return {VERDICTS: verdict_rows(verdicts, config["columns"])}
 
 
@@ -271,6 +271,7 @@ def check_cells(
     budget: int | None,
     seeds: Sequence[Seed],
     columns: Mapping[str, Any],
+    domain: str = "mdps",
 ) -> list[Cell]:
     """Every (mechanism, clones, claim, seed) cell, mechanisms outermost, as `agora check` orders its verdicts.
 
@@ -278,7 +279,8 @@ def check_cells(
     clones_checked, claims_checked``); ``budget`` None is each claim's own.
     """
     return [
-        Cell("check", {"mechanism": m, "clones": int(k), "claim": c, "budget": budget, "columns": dict(columns)}, s)
+        Cell("check", {"mechanism": m, "clones": int(k), "claim": c, "budget": budget, "columns": dict(columns),
+                       **({} if domain == "mdps" else {"domain": domain})}, s)
         for m in mechanisms for s in seeds for k in clones for c in claims
     ]
 

@@ -44,6 +44,7 @@ from hypothesis.errors import NoSuchExample
 import tasks
 from mechanism.market import Mechanism
 from tasks.mdp import FiniteMDP
+from verify.domains import current_domain
 from verify.strategies import finite_mdps
 from verify.transform import rescale_rewards
 from verify.verdicts import Claim, Counterexample, Verdict
@@ -57,10 +58,12 @@ __all__ = [
     "Found",
     "Space",
     "battery",
+    "chain_options",
     "check_budget",
     "check_society",
     "generate",
     "make_verdict",
+    "mdp_space",
     "search",
     "search_mdps",
     "shrink_budget",
@@ -102,6 +105,17 @@ MDP_SPACE = Space(
     ("mdps", 4, 2, 3),
     lambda: finite_mdps(dense=None, terminals=True, min_actions=2, max_actions=3, max_states=4),
 )
+
+
+def mdp_space() -> Space:
+    """:data:`MDP_SPACE` in the current domain (:func:`verify.domains.current_domain`): its base MDPs, or those."""
+    domain = current_domain()
+    if domain.name == "mdps":
+        return MDP_SPACE
+    return Space(
+        (domain.name, 4, 2, 3),
+        lambda: domain.strategy(dense=None, terminals=True, min_actions=2, max_actions=3, max_states=4),
+    )
 
 _POOLS: OrderedDict[tuple[Hashable, int, int], tuple[tuple[bytes, Any], ...]] = OrderedDict()
 
@@ -206,7 +220,21 @@ _BATTERY: dict[str, Callable[[], FiniteMDP]] = {
     "chain": lambda: tasks.chain(),
     "duality": lambda: tasks.duality(),
     "duality-rescaled": lambda: rescale_rewards(tasks.duality()),
+    "chain-options": lambda: chain_options(),
 }
+
+
+def chain_options(n: int = 6) -> FiniteMDP:
+    """The paper's chain with three options: one step left, one step right, and right until the goal.
+
+    "Right until the goal" (β = 0 before the goal; it stops there, a terminal state) runs
+    n − 1 − s steps from s and collects reward·γ^(n−2−s): the hand-checkable option of the tests.
+    """
+    mdp = tasks.chain(n)
+    S = mdp.n_states
+    until_goal = tasks.Option(np.ones(S, dtype=np.intp), np.zeros(S), name="right until the goal")
+    return tasks.options_mdp(mdp, [*tasks.one_step_options(mdp), until_goal], name=f"chain(n={n}) options")
+
 
 
 @lru_cache(maxsize=len(_BATTERY))
@@ -226,7 +254,9 @@ def search_mdps(
     budget: int,
     seed: int,
 ) -> tuple[Found, str]:
-    """Run a claim over MDPs: the battery ``names``, then a search of :data:`MDP_SPACE`.
+    """Run a claim over MDPs: the battery ``names``, then a search of :data:`MDP_SPACE` (:func:`mdp_space`).
+
+    In the options domain (:mod:`verify.domains`) the domain's battery replaces ``names``.
 
     Returns the search's result (its shrunk counterexample first, else the first battery one)
     and notes giving the number ``number = (label, key)`` of each battery task:
@@ -234,11 +264,12 @@ def search_mdps(
     """
     label, key = number
     notes, battery_cx = [], None
+    names = current_domain().battery or names
     for name, mdp in battery(names):
         cx_b = falsify_mdp(mdp, name)
         notes.append(f"{name}: {label} {0.0 if cx_b is None else cx_b.numbers[key]:.6g}")
         battery_cx = battery_cx or cx_b
-    found = search(MDP_SPACE, lambda mdp: falsify_mdp(mdp, "search"), budget, seed)
+    found = search(mdp_space(), lambda mdp: falsify_mdp(mdp, "search"), budget, seed)
     return Found(found.counterexample or battery_cx, found.tried), "; ".join(notes)
 
 
@@ -280,7 +311,10 @@ def make_verdict(
     t0: float,
     notes: str = "",
 ) -> Verdict:
-    """The verdict of ``claim`` from its search result."""
+    """The verdict of ``claim`` from its search result, tagged with the domain searched (:mod:`verify.domains`)."""
+    domain = current_domain()
+    if domain.name != "mdps":
+        searched = f"{searched}; domain {domain.name}: every MDP is the base of {domain.description}"
     return Verdict(
         claim=claim.name,
         mechanism=mechanism.name,
@@ -295,4 +329,5 @@ def make_verdict(
         notes=notes,
         seconds=time.perf_counter() - t0,
         title=claim.title,
+        domain=domain.name,
     )

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 from tasks.mdp import FiniteMDP
+from tasks.options import Option, OptionsMDP, options_mdp
 
 __all__ = [
     "BID_GRID",
@@ -36,6 +37,7 @@ __all__ = [
     "finite_mdps",
     "numbers",
     "one_auctions",
+    "options_mdps",
     "valuations",
 ]
 
@@ -51,6 +53,8 @@ WEIGHT_MAX = 3
 TIME_LIMITS: tuple[int | None, ...] = (None, 1, 2, 3, 5)
 #: The interval continuous bids and valuations are drawn from (negative and above 1 included).
 NUMBER_SPAN: tuple[float, float] = (-2.0, 2.0)
+#: Stop probabilities β(s) of generated options (first entry, where shrinking goes: a one-step option).
+TERMINATION_GRID: tuple[float, ...] = (1.0, 0.0, 0.5)
 #: Steps a drawn point may sit away from a rival's bid: where a price rule's breakpoints hide.
 STEPS: tuple[float, ...] = (1e-3, 1e-6, 0.01)
 #: A byte below this picks a grid value; at or above it, the continuous draw (about half of them).
@@ -234,3 +238,34 @@ def one_auctions(
     v_m = _point(draw, rivals, grid, span)
     deviation = _point(draw, rivals, grid, span)
     return OneAuction(np.insert(rivals, m, v_m), int(m), deviation)
+
+
+@st.composite
+def options_mdps(draw: Any, max_options: int = 3, **base: Any) -> OptionsMDP:
+    """The semi-MDP of 2..``max_options`` generated options over a :func:`finite_mdps` base MDP.
+
+    ``base`` is passed to :func:`finite_mdps` (its defaults otherwise). Option k plays at each
+    state an action drawn among the available ones, deterministic or (about a third of the
+    states) a uniform mix of two, and stops on reaching a state with β from
+    :data:`TERMINATION_GRID`; option 0 may start everywhere, the others on a drawn initiation set.
+    Shrinking goes towards one-step options (β = 1) of action 0 that may start everywhere: the
+    base MDP itself (``tasks.one_step_options``).
+    """
+    mdp = draw(finite_mdps(**base))
+    S, A = mdp.n_states, mdp.n_actions
+    O = draw(st.integers(2, max(2, max_options)))
+    available = np.asarray(mdp.available)
+    options = []
+    for k in range(O):
+        codes = _codes(draw, 3 * S).reshape(3, S).astype(np.intp)
+        pi = np.zeros((S, A))
+        for s in range(S):
+            acts = np.flatnonzero(available[s])
+            first, second = acts[codes[0, s] % acts.size], acts[codes[1, s] % acts.size]
+            mixed = codes[2, s] % 3 == 2
+            pi[s, first] += 0.5 if mixed else 1.0
+            pi[s, second] += 0.5 if mixed else 0.0
+        beta = np.asarray(_on_grid(_codes(draw, S), TERMINATION_GRID))
+        init = None if k == 0 else _codes(draw, S) % 4 != 3
+        options.append(Option(pi, beta, initiation=init, name=f"option {k}"))
+    return options_mdp(mdp, options, name="generated options")

@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from tasks.mdp import FiniteMDP
+from tasks.options import OptionsMDP, options_mdp
 from verify.solve import solve
 
 __all__ = ["rescale_rewards"]
@@ -90,12 +91,26 @@ def rescale_rewards(mdp: FiniteMDP, low: float = 0.0, high: float = 1.0) -> Fini
         b = low - a * q_min
     else:
         a, b = 1.0, 0.5 * (low + high) - q_min
+    name = f"{mdp.name or 'mdp'}|rescaled[{low:g},{high:g}]"
+    if isinstance(mdp, OptionsMDP):
+        # The same shaping on the base rewards shifts every option's value by the same a·Q + b (it
+        # telescopes over the option's steps), and keeps the simulator's rewards consistent.
+        return options_mdp(_affine(mdp.base, a, b), mdp.options, name=name)
+    return dataclasses.replace(_affine(mdp, a, b), name=name)
+
+
+def _affine(mdp: FiniteMDP, a: float, b: float) -> FiniteMDP:
+    """``R' = a·R + b − γ·b·P(live | s, a)``: every policy's value becomes a·V + b on the live states.
+
+    ``b·1{live}`` is a potential Φ, and ``b − γ·b·P(live)`` the shaping term −(γ·E[Φ(s')] − Φ(s))
+    (Ng, Harada & Russell 1999), so Q^π' = a·Q^π + b for every policy π, Q* included.
+    """
+    live = ~np.asarray(mdp.terminal, dtype=bool)
     S, A = mdp.n_states, mdp.n_actions
     p_live = np.asarray(mdp.kernel @ live.astype(np.float64)).reshape(S, A)
     R_new = a * mdp.R + b - mdp.gamma * b * p_live
-    R_new[terminal] = 0.0
-    name = f"{mdp.name or 'mdp'}|rescaled[{low:g},{high:g}]"
-    return dataclasses.replace(mdp, R=R_new, name=name)
+    R_new[~live] = 0.0
+    return dataclasses.replace(mdp, R=R_new)
 
 
 def _q_star(mdp: FiniteMDP) -> NDArray[np.float64]:

@@ -132,6 +132,8 @@ class Verdict:
         Wall time of the check.
     title : str
         The claim's column header in the verdict table (:attr:`Claim.title`).
+    domain : str
+        The MDPs searched (:mod:`verify.domains`): ``"mdps"`` (literal actions) or ``"options"``.
     """
 
     claim: str
@@ -148,6 +150,7 @@ class Verdict:
     error: str | None = None
     seconds: float = 0.0
     title: str = ""
+    domain: str = "mdps"
 
     @property
     def ran(self) -> bool:
@@ -171,6 +174,7 @@ class Verdict:
             "notes": self.notes,
             "error": self.error,
             "seconds": round(self.seconds, 4),
+            "domain": self.domain,
         }
 
 

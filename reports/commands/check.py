@@ -59,6 +59,13 @@ def register(sub: Any) -> None:
             "societies, runs only when named; see verify.CLAIMS)"
         ),
     )
+    p.add_argument(
+        "--domain",
+        choices=("mdps", "options"),
+        default="mdps",
+        help="the MDPs searched: generated MDPs with literal actions (default), or the exact semi-MDPs of "
+        "generated options over them (see verify.domains)",
+    )
     p.add_argument("--out", default="agora-report", help="report folder (default ./agora-report/)")
     p.add_argument("--seed", type=int, default=0, help="seed of every search (same seed, same report)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any claim fails")
@@ -123,7 +130,7 @@ def run_check(args: argparse.Namespace) -> int:
     names = claims or list(DEFAULT_CLAIMS)
     columns = {"command": "agora check", "mechanisms": ",".join(specs), "clones_checked": args.clones,
                "claims_checked": ",".join(names)}
-    cells = check_cells(specs, clones, names, args.budget, [Seed(args.seed)], columns)
+    cells = check_cells(specs, clones, names, args.budget, [Seed(args.seed)], columns, args.domain)
     result = sweep(cells, out, command=_command(args), render=render_verdicts, **options)
     code = report_failures(result, "check")
     if code:
@@ -150,4 +157,5 @@ def _command(args: argparse.Namespace) -> str:
     mechanisms = [x for spec in args.mechanism or [] for x in ("--mechanism", spec)]  # repeatable flag
     return command_line("agora", ["check", *mechanisms], {
         "clones": args.clones, "budget": args.budget, "claims": args.claims, "out": args.out, "seed": args.seed,
+        "domain": None if args.domain == "mdps" else args.domain,
     })
