@@ -1,11 +1,14 @@
 """The credit ledger: who earned what, and whether the market created or destroyed credit.
 
-Notation for one episode of L steps (DESIGN §1): r_t the reward collected at step t, γ_t = γ^{τ_t}
-its discount, c_t = Π_{k<t} γ_k the cumulative discount *before* step t (c_0 = 1), p^m_t what
-bidder m paid at step t and P_t = Σ_m p^m_t the total paid for s_t (the winner's price alone in
-the paper's mechanisms), κ_t the credit of step t (the lookahead of the bids at s_{t+1}; 0 after a
-terminal transition). The winner's utility is r_t + γ_t·κ_t − p^{i*}_t and a loser's −p^m_t, so
-the society's total utility at step t is U_t = r_t + γ_t·κ_t − P_t.
+Notation for one episode of L steps (auctions; DESIGN §1): r_t the reward collected at step t
+(for an option, Σ_{k<τ} γ^k r over the τ_t base steps it ran), γ_t = γ^{τ_t} its discount
+(``Trajectories.discounts``), c_t = Π_{k<t} γ_k the cumulative discount *before* step t (c_0 = 1;
+γ^t for literal actions, γ^{τ_0 + … + τ_{t−1}} for options: the discount at the base step where
+auction t is held), p^m_t what bidder m paid at step t and P_t = Σ_m p^m_t the total paid for
+s_t (the winner's price alone in the paper's mechanisms), κ_t the credit of step t (the
+lookahead of the bids at s_{t+1}; 0 after a terminal transition). The winner's utility is
+r_t + γ_t·κ_t − p^{i*}_t and a loser's −p^m_t, so the society's total utility at step t is
+U_t = r_t + γ_t·κ_t − P_t.
 
 **The conservation identity.** Summing U_t with weights c_t and using c_{t+1} = c_t·γ_t,
 

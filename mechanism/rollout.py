@@ -1,9 +1,10 @@
 """The society simulator: many episodes of auctions in lockstep, as arrays.
 
-At every step t of every episode the state s_t is auctioned (DESIGN §1): the bidders bid
-b_t = ψ(s_t), the mechanism picks the winner i*, the winner's primitive acts (a literal action:
-τ = 1), the environment pays r_t and moves to s_{t+1} ~ P(· | s_t, a), and the bids
-b_{t+1} = ψ(s_{t+1}) are drawn. The winner's utility is
+At every auction t of every episode the state s_t is auctioned (DESIGN §1): the bidders bid
+b_t = ψ(s_t), the mechanism picks the winner i*, the winner's primitive runs from s_t until it
+stops (a literal action: one step; an option: τ >= 1 steps of the base MDP), the environment pays
+it the discounted reward it collected, r_t = Σ_{k<τ} γ^k r_{t,k}, the state reached s_{t+1} is
+auctioned next and the bids b_{t+1} = ψ(s_{t+1}) are drawn. The winner's utility is
 
     U_t = r_t + γ^τ·L(b_{t+1}) − price(b_t, i*)
 
@@ -12,12 +13,21 @@ with L the mechanism's lookahead, set to 0 after a *terminal* transition. After 
 last winner is credited a bootstrap, never 0 (the authors' code zeroes it, treating the time
 limit as termination).
 
-All episodes advance together: one Python iteration per time step, numpy over episodes and
+Primitives and time. On a plain :class:`tasks.FiniteMDP` primitive i is action i (τ = 1). On a
+:class:`tasks.OptionsMDP` (:func:`tasks.options_mdp`) primitive i is option i, run in the base MDP
+for its τ steps; the time limit counts *base* steps, so an episode holds at most ``time_limit``
+auctions, and the option running when the limit is reached is cut there: a truncation at the state
+it reached (bootstrapped, or credited 0 with ``truncation="zero"``). The record keeps each auction's
+τ and γ^τ (``taus``, ``discounts``); the credit identity weights auction t by the cumulative
+discount Γ_t = Π_{k<t} γ^{τ_k} (:mod:`mechanism.ledger`).
+
+All episodes advance together: one Python iteration per auction, numpy over episodes and
 bidders. Each auction is :func:`mechanism.auction` (the one auction step: winner, every bidder's
-payment, and the value L(b) credited to the seller of the state), and the next state comes from
-:func:`mechanism.transitions.transitions` (the one transition sampler, shared with
-:func:`mechanism.train`): dense and sparse forms of the same kernel give the same trajectories for
-the same seed, bit for bit.
+payment, and the value L(b) credited to the seller of the state); the winner's primitive is run by
+:func:`mechanism.execute.executor` (the one executor, shared with :func:`mechanism.train`), which
+draws successors with :func:`mechanism.transitions.transitions` (the one transition sampler):
+dense and sparse forms of the same kernel give the same trajectories for the same seed, bit for
+bit, and literal actions draw exactly what they drew before options existed.
 
 Per step the work is a handful of numpy passes over (M, E) bids and (E,) episodes; with Beta bids
 from the default quantile sampler (:class:`mechanism.BetaBids`) drawing the bids is about half
@@ -34,10 +44,10 @@ from numpy.typing import NDArray
 
 from mechanism.auction import auction_at, validate_for_mask
 from mechanism.bidders import TableBids, as_bid_source
+from mechanism.execute import executor
 from mechanism.market import Mechanism
 from mechanism.registry import resolve_mechanism
 from mechanism.society import Society
-from mechanism.transitions import transitions
 from tasks.mdp import FiniteMDP
 
 __all__ = ["TRUNCATIONS", "Trajectories", "rollout", "truncation_credit_is_zero"]
@@ -54,8 +64,10 @@ BoolArray = NDArray[np.bool_]
 class Trajectories:
     """A batch of society episodes; every per-step array has shape (episodes, T).
 
-    T is the number of steps simulated: the time limit, or fewer when every episode terminated
-    earlier. Entries where ``mask`` is False (after an episode ended) are padding: 0 for numbers,
+    A step is one auction (and the run of its winner's primitive: one action, or an option's τ
+    base steps). T is the number of auctions simulated: the time limit, or fewer when every
+    episode ended earlier (with options, an episode reaches the limit, in base steps, after at
+    most that many auctions). Entries where ``mask`` is False (after an episode ended) are padding: 0 for numbers,
     False for flags, -1 for ``winners`` and ``primitives``; ``states`` keep the final state.
 
     Attributes
@@ -66,14 +78,15 @@ class Trajectories:
         b_t, every bidder's bid for s_t; NaN ("no bid") for a bidder whose primitive's action is
         unavailable at s_t: it took no part in the auction (:mod:`mechanism.auction`).
     winners, primitives : int (E, T)
-        i*, the winning bidder, and the primitive it plays (the action taken).
+        i*, the winning bidder, and the primitive it plays (the action taken, or the option run).
     rewards : float (E, T)
-        The discounted reward the winning transformation collected, Σ_{k<τ} γ^k r_{t+k}
-        (= r_t for a literal action).
+        The discounted reward the winning transformation collected, Σ_{k<τ} γ^k r_{t,k} over its
+        base steps k (= r_t for a literal action; for a cut option, over the steps it ran).
     taus : int (E, T)
-        τ, the number of environment steps the transformation took (1 for a literal action).
+        τ, the number of environment (base) steps the transformation took (1 for a literal action).
     discounts : float (E, T)
-        γ^τ of the step.
+        γ^τ of the step: the discount of the credit, and the factor by which the cumulative
+        discount Γ_{t+1} = Γ_t·γ^τ of the next auction shrinks (:mod:`mechanism.ledger`).
     prices : float (E, T)
         What the winner paid for s_t.
     payments : float (E, T, M)
@@ -81,11 +94,13 @@ class Trajectories:
         paper's mechanisms, their own bid in an all-pay auction).
     credits : float (E, T)
         L(b_{t+1}), the lookahead value credited for the state reached: 0 after a terminal
-        transition, the bootstrap at a truncation.
+        transition, the bootstrap at a truncation (0 there with ``truncation="zero"``).
     revenues, utilities : float (E, T)
         r_t + γ^τ·credit_t, and the winner's utility revenue − price (a loser's is −payment).
     terminated, truncated : bool (E, T)
-        The step entered a terminal state / the step was cut by the time limit.
+        The step entered a terminal state / the step reached the time limit (in base steps)
+        without entering one: it ends the episode on a bootstrap (an option still running there
+        is cut).
     mask : bool (E, T)
         Whether the step took place.
     final_states : int (E,)
@@ -211,9 +226,12 @@ def rollout(
     ----------
     mdp : tasks.FiniteMDP
         Primitive i plays action i (literal actions), so ``society.n_primitives`` must equal
-        the number of actions. Where action i is unavailable (``mdp.available[s, i]`` False), the
-        bidders of primitive i, clones included, take no part in the auction of s: they never win
-        there (the rule of :mod:`mechanism.auction`).
+        the number of actions. On a :class:`tasks.OptionsMDP` (:func:`tasks.options_mdp`) its
+        "actions" are options: primitive i runs option i in the base MDP until it stops (module
+        docstring). Where action (option) i is unavailable (``mdp.available[s, i]`` False: for an
+        option, s is outside its initiation set), the bidders of primitive i, clones included,
+        take no part in the auction of s: they never win there (the rule of :mod:`mechanism.auction`).
+        A substochastic ``FiniteMDP`` that is not an ``OptionsMDP`` cannot be simulated (ValueError).
     bidders : array (S, N) or (S, M), or a bid source
         A deterministic bid table (one column per primitive, shared by its clones, or one per
         bidder; NaN, "no bid", only where the primitive is unavailable), or a
@@ -226,7 +244,8 @@ def rollout(
     episodes : int
         E >= 1, the number of episodes run side by side.
     time_limit : int, optional
-        Steps per episode before truncation; default ``mdp.time_limit`` (one of the two is needed).
+        Environment steps per episode before truncation (base steps for options: an option running
+        at the limit is cut); default ``mdp.time_limit`` (one of the two is needed).
     seed : int or numpy.random.Generator
         The only source of randomness: start states, bids and transitions.
     truncation : {"bootstrap", "zero"}
@@ -241,12 +260,13 @@ def rollout(
 
     Notes
     -----
-    Per step, in this order: the auction on b_t (winner, payments), one ``rng.random(E)`` for the
-    transitions (none when every (s, a) has a single successor), then the bids b_{t+1} at the
-    states reached, whose auction gives the credit of step t (its value L(b_{t+1})) and is
-    auction t + 1. A mechanism is validated once (:func:`mechanism.validate_mechanism`). Episodes that have ended keep
-    being stepped (they sit in an absorbing terminal state) and are masked out; the loop stops
-    as soon as every episode has ended.
+    Per step, in this order: the auction on b_t (winner, payments), the winners' primitives run
+    (:func:`mechanism.execute.executor`: for literal actions one ``rng.random(E)`` for the
+    transitions, none when every (s, a) has a single successor; for options the draws of their
+    inner steps), then the bids b_{t+1} at the states reached, whose auction gives the credit of
+    step t (its value L(b_{t+1})) and is auction t + 1. A mechanism is validated once
+    (:func:`mechanism.validate_mechanism`). Episodes that have ended keep being stepped (one base
+    step per auction) and are masked out; the loop stops as soon as every episode has ended.
     """
     if not isinstance(mdp, FiniteMDP):
         raise TypeError(f"mdp must be a tasks.FiniteMDP; got {type(mdp).__name__}.")
@@ -255,7 +275,7 @@ def rollout(
     if society.n_primitives != mdp.n_actions:
         raise ValueError(
             f"the society has {society.n_primitives} primitives but the MDP has {mdp.n_actions} actions; "
-            "with literal actions primitive i plays action i, so use Society(mdp.n_actions, clones)."
+            "primitive i plays action i (option i of an OptionsMDP), so use Society(mdp.n_actions, clones)."
         )
     mech = resolve_mechanism(mechanism)
     source = as_bid_source(bidders, society, mdp.n_states)
@@ -263,12 +283,12 @@ def rollout(
     zero_at_limit = truncation_credit_is_zero(truncation)
     E = _episodes(episodes)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    A, M = mdp.n_actions, society.n_bidders
+    M = society.n_bidders
     takes_part = society.bidder_mask(mdp.available)
     validate_for_mask(mech, takes_part, M)
     _check_no_bids(source, takes_part)
-    env = transitions(mdp)
-    R = mdp.R.ravel()
+    run = executor(mdp)
+    env = run.env  # the transitions of the MDP the primitives act in (the base MDP for options)
     terminal = np.asarray(mdp.terminal)
     primitive_of = society.primitive_of
 
@@ -279,24 +299,29 @@ def rollout(
     payments = np.zeros((T, M, E))
     winners = np.empty((T, E), dtype=np.intp)
     rewards = np.empty((T, E))
+    discounts = np.empty((T, E))
+    taus = np.empty((T, E), dtype=np.intp)
     prices = np.empty((T, E))
     credits = np.empty((T, E))
     terminated = np.zeros((T, E), dtype=bool)
+    truncated = np.zeros((T, E), dtype=bool)
     mask = np.zeros((T, E), dtype=bool)
 
     states[0] = env.start((E,), rng)
     bids[0].T[...] = _draw(source, states[0], rng, M)
     held = auction_at(mech, bids[0].T, states[0], takes_part)
     alive = ~terminal[states[0]]
+    clock = np.zeros(E, dtype=np.intp)  # base steps each episode has taken
     n_steps = T
-    for t in range(T):
+    for t in range(T):  # every auction takes >= 1 base step, so T auctions reach the limit
         mask[t] = alive
         winners[t] = held.winner
-        row = states[t] * A + primitive_of[held.winner]
-        np.take(R, row, out=rewards[t])
+        budget = None if run.literal else np.maximum(T - clock, 1)  # an ended episode idles one step at a time
+        done = run(states[t], primitive_of[held.winner], rng, budget)
+        rewards[t], discounts[t], taus[t] = done.reward, done.discount, done.tau
         prices[t] = held.price
         payments[t].T[...] = held.payments
-        s_tp1 = env.successor(row, rng)
+        s_tp1 = done.s_tau
         states[t + 1] = s_tp1
         bids[t + 1].T[...] = _draw(source, s_tp1, rng, M)
         held = auction_at(mech, bids[t + 1].T, s_tp1, takes_part)  # auction t + 1, and the credit of step t
@@ -305,14 +330,14 @@ def rollout(
         np.copyto(credits[t], 0.0, where=ends)
         np.logical_and(alive, ends, out=terminated[t])
         alive &= ~ends
+        clock += done.tau
+        np.logical_and(alive, clock >= T, out=truncated[t])  # the limit cuts the episode: a bootstrap
+        if zero_at_limit:
+            np.copyto(credits[t], 0.0, where=truncated[t])
+        alive &= ~truncated[t]
         if not alive.any():
             n_steps = t + 1
             break
-    truncated = np.zeros((n_steps, E), dtype=bool)
-    if n_steps == T:
-        truncated[T - 1] = alive
-        if zero_at_limit:
-            np.copyto(credits[T - 1], 0.0, where=alive)
 
     # Padding, in place on the time-major buffers; the record holds transposed views of them.
     mask_t = mask[:n_steps]
@@ -321,8 +346,9 @@ def rollout(
     cols = np.arange(E)
     final_states = states[lengths, cols]
     final_bids = np.ascontiguousarray(bids[lengths, :, cols])
-    discounts = np.where(mask_t, mdp.gamma, 0.0)
-    taus = mask_t.astype(np.intp)
+    discounts_t, taus_t = discounts[:n_steps], taus[:n_steps]
+    np.copyto(discounts_t, 0.0, where=off)
+    np.copyto(taus_t, 0, where=off)
     winners_t = winners[:n_steps]
     primitives_t = np.take(primitive_of, winners_t)
     np.copyto(winners_t, -1, where=off)
@@ -334,7 +360,7 @@ def rollout(
     bids_t, payments_t = bids[:n_steps], payments[:n_steps]
     np.copyto(bids_t, 0.0, where=off[:, None, :])
     np.copyto(payments_t, 0.0, where=off[:, None, :])
-    revenues = rewards[:n_steps] + discounts * credits[:n_steps]
+    revenues = rewards[:n_steps] + discounts_t * credits[:n_steps]
     utilities = revenues - prices[:n_steps]
 
     arrays = {
@@ -343,15 +369,15 @@ def rollout(
         "winners": winners_t.T,
         "primitives": primitives_t.T,
         "rewards": rewards[:n_steps].T,
-        "taus": taus.T,
-        "discounts": discounts.T,
+        "taus": taus_t.T,
+        "discounts": discounts_t.T,
         "prices": prices[:n_steps].T,
         "payments": payments_t.transpose(2, 0, 1),
         "credits": credits[:n_steps].T,
         "revenues": revenues.T,
         "utilities": utilities.T,
         "terminated": terminated[:n_steps].T,
-        "truncated": truncated.T,
+        "truncated": truncated[:n_steps].T,
         "mask": mask_t.T,
         "final_states": final_states,
         "final_bids": final_bids,

@@ -9,9 +9,19 @@ are drawn. Those bids are what the next auction is held with, and they set the w
     revenue_t = r_t + γ·lookahead(b_{t+1}),   utility_t = revenue_t − price(b_t, i*)
 
 with lookahead 0 after a *terminal* transition and the bids at the state reached after a
-*truncation* (a time limit bootstraps; it does not terminate). Then every seed's learner updates
-from the round, the finished episodes restart from ``mdp.start``, and the loop goes on. Arrays
-carry a seed axis and an episode axis; the only Python loop is over rounds.
+*truncation* (a time limit bootstraps; it does not terminate).
+
+Then every seed's learner updates from the round, the finished episodes restart from
+``mdp.start``, and the loop goes on. Arrays carry a seed axis and an episode axis; the only
+Python loop is over rounds.
+
+Options. On a :class:`tasks.OptionsMDP` (:func:`tasks.options_mdp`) primitive i is option i and
+a round is still one auction per episode: the winner's option runs in the base MDP until it stops
+(:func:`mechanism.execute.executor`, τ base steps), r_t is the discounted reward it collected,
+Σ_{k<τ} γ^k r_k, and γ^τ replaces γ in the revenue; the :class:`~mechanism.learners.Transition`
+carries γ^τ per episode (``discount_t``), which every learner bootstraps with. The time limit
+counts base steps (an episode's clock advances by τ; the option running at the limit is cut,
+a truncation).
 
 Layering: ``mechanism`` imports ``tasks`` only, so :func:`train` records what it can see without
 solving the MDP: at every checkpoint the mean bid of every (seed, state, bidder), the full bid
@@ -24,7 +34,10 @@ exact solution.
 Clocks. Every round the learners see two: ``progress``, the fraction of the run done (the older
 run-fraction schedules), and ``env_steps``, the env steps each seed has taken (k·E after k rounds),
 which the default schedules use, so that a run of 50k steps and the first 50k steps of a run of
-800k steps explore alike (:func:`mechanism.learners.base.exploration_rate`).
+800k steps explore alike (:func:`mechanism.learners.base.exploration_rate`). On an OptionsMDP a
+"step" of these clocks, of ``steps=`` and of :attr:`TrainResult.steps` is a *decision* (an
+auction, one option run), as in SMDP learning; the base steps those decisions took are recorded
+at every checkpoint, per seed, in :attr:`TrainResult.base_steps`.
 """
 
 from __future__ import annotations
@@ -40,13 +53,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mechanism.auction import Auction, auction_at, validate_for_mask
+from mechanism.execute import executor
 from mechanism.learners import LEARNERS, Learner, Transition
 from mechanism.learners.base import accepts_env_steps, accepts_keyword
 from mechanism.market import Mechanism
 from mechanism.registry import resolve_mechanism
 from mechanism.rollout import truncation_credit_is_zero
 from mechanism.society import Society, bidder_mask
-from mechanism.transitions import transitions
 from tasks.mdp import FiniteMDP
 
 __all__ = ["TrainConfig", "TrainResult", "agora_version", "train"]
@@ -105,7 +118,8 @@ class TrainResult:
     primitive_of : int array (M,)
         The primitive each bidder plays (m % A).
     steps : int array (C,)
-        Environment steps per seed at each checkpoint (the first is 0 when requested).
+        Environment steps per seed at each checkpoint (the first is 0 when requested): auctions
+        (decisions), which on a :class:`tasks.OptionsMDP` are option runs (see ``base_steps``).
     bids : float array (C, N, S, M)
         Mean bid of every (seed, state, bidder) at each checkpoint: the Beta mean for
         policy-gradient bidders, the estimate for valuation bidders, the action-value estimate
@@ -121,6 +135,10 @@ class TrainResult:
         ``"estimate"`` and ``"visits"``; policy-gradient bidders ``"mean"`` and
         ``"concentration"`` of the Beta (so a run can be set against the noisy fixed point of the
         noise it learned); Q-learning ``"Q"`` and ``"visits"``. Recorded only at checkpoints.
+    base_steps : int array (C, N)
+        Environment (base) steps each seed had taken at each checkpoint: ``steps`` for literal
+        actions; on a :class:`tasks.OptionsMDP`, where a step is a decision (one option run), the
+        base steps those decisions took (Σ τ), which differ between seeds.
     params : object
         The learner's state at the end of the run (what its ``init`` returned, updated in place):
         pass it as ``train(..., warm_start=result.params)`` to go on learning on another task
@@ -135,6 +153,7 @@ class TrainResult:
     version: str
     bid_params: dict[str, FloatArray] = dataclasses.field(default_factory=dict)
     params: Any = dataclasses.field(default=None, repr=False)
+    base_steps: IntArray = dataclasses.field(default_factory=lambda: np.zeros((0, 0), dtype=np.intp))
 
     @property
     def final_bids(self) -> FloatArray:
@@ -267,10 +286,12 @@ class _History:
         self.agent = agent
         self.bids: list[FloatArray] = []
         self.policy: list[IntArray] = []
+        self.base_steps: list[IntArray] = []
         self.params: dict[str, list[FloatArray]] = {}
         self._bid_params = getattr(agent, "bid_params", None)
 
-    def record(self, params: Any) -> None:
+    def record(self, params: Any, base_steps: IntArray) -> None:
+        self.base_steps.append(np.array(base_steps, dtype=np.intp))
         self.bids.append(self.agent.mean_bids(params))
         self.policy.append(self.agent.greedy(params))
         if self._bid_params is not None:
@@ -299,10 +320,13 @@ def train(
     Parameters
     ----------
     mdp : tasks.FiniteMDP
-        Under an action mask (``mdp.available``) every auction is held among the available
-        primitives only (:mod:`mechanism.auction`): an unavailable primitive never wins, so a
-        learner never updates from a win with it; its bid is recorded as NaN (no bid), and the
-        mask reaches the learner's ``init`` as ``available=`` (see :class:`mechanism.learners.Learner`).
+        Literal actions, or a :class:`tasks.OptionsMDP` whose options the primitives run (module
+        docstring; a substochastic ``FiniteMDP`` without options cannot be simulated: ValueError).
+        Under an action mask (``mdp.available``; for options, their initiation sets) every auction
+        is held among the available primitives only (:mod:`mechanism.auction`): an unavailable
+        primitive never wins, so a learner never updates from a win with it; its bid is recorded
+        as NaN (no bid), and the mask reaches the learner's ``init`` as ``available=`` (see
+        :class:`mechanism.learners.Learner`).
     mechanism : Mechanism or str
         The auction (a registry name from ``mechanism.MECHANISMS`` or a :class:`Mechanism`).
         Monolithic learners act without an auction; it is validated and recorded, not used.
@@ -314,13 +338,15 @@ def train(
         ``settings=`` among their keywords), ``"q_learning"``, ``"softmax_pg"`` or ``"ppo_monolithic"``
         (see :data:`mechanism.learners.LEARNERS`), or a learner object.
     steps : int
-        Environment steps per seed (rounded down to a multiple of ``episodes``).
+        Environment steps per seed (rounded down to a multiple of ``episodes``); decisions (option
+        runs) on an OptionsMDP.
     seeds : int or sequence of int
         A count (seeds 0..n−1) or the seeds themselves. One generator, seeded from the whole
         tuple, drives every seed's episodes; the same tuple gives the same result bit for bit.
     time_limit : int, optional
-        Episode length after which an episode is truncated (bootstrapped). Default:
-        ``mdp.time_limit``; with neither, episodes end only at terminal states.
+        Episode length, in environment (base) steps, after which an episode is truncated
+        (bootstrapped; an option still running is cut). Default: ``mdp.time_limit``; with neither,
+        episodes end only at terminal states.
     checkpoints : int or sequence of int
         How many evenly spaced checkpoints to record after the start (the start is recorded
         too), or the env step counts (per seed) to record at.
@@ -344,8 +370,8 @@ def train(
     Returns
     -------
     TrainResult
-        Mean bids (C, N, S, M), greedy policies (C, N, S), env steps (C,) and the full bid
-        parameters (``bid_params``, each (C, N, S, A)) at the checkpoints, with the configuration
+        Mean bids (C, N, S, M), greedy policies (C, N, S), env steps (C,), base steps (C, N) and the
+        full bid parameters (``bid_params``, each (C, N, S, A)) at the checkpoints, with the configuration
         and the version. ``final_bids`` is (N, S, M).
 
     Notes
@@ -377,10 +403,9 @@ def train(
         clones = 1
 
     S, A, N, E = mdp.n_states, mdp.n_actions, len(seed_tuple), episodes
-    gamma = mdp.gamma
-    R = np.ascontiguousarray(mdp.R, dtype=np.float64).reshape(-1)
     terminal = np.asarray(mdp.terminal)
-    env = transitions(mdp)
+    run = executor(mdp)  # literal actions, or the options of an OptionsMDP
+    env = run.env
     society = not agent.monolithic
     takes_part = bidder_mask(mdp.available, clones)  # who takes part in the auction of each state
     if society:
@@ -398,8 +423,9 @@ def train(
     act = _with_env_steps(agent.act) if agent.monolithic else None  # type: ignore[attr-defined]
     seed = np.repeat(np.arange(N), E).reshape(N, E)
     s = env.start((N, E), rng)
-    t_ep = np.zeros((N, E), dtype=np.intp)
+    t_ep = np.zeros((N, E), dtype=np.intp)  # base steps into each episode
     no_truncation = np.zeros((N, E), dtype=bool)
+    base_steps = np.zeros(N, dtype=np.intp)  # base steps each seed has taken (options only; literal: k·E)
     bids = sample(params, seed, s, 0.0, rng, 0)
     held = held_at(bids, s)
 
@@ -409,7 +435,7 @@ def train(
     record = set(record_at.tolist())
     for k in range(rounds + 1):
         if k in record:
-            history.record(params)
+            history.record(params, base_steps if not run.literal else np.full(N, k * episodes, dtype=np.intp))
         if k == rounds:
             break
         frac, t = k / rounds, k * episodes
@@ -417,11 +443,13 @@ def train(
         a = winner % A
         if act is not None and takes_part is not None:
             _check_available(agent.name, mdp.available, s, a)
-        sa = s * A + a
-        r = R[sa]
-        s_tp1 = env.successor(sa, rng)
+        budget = None if run.literal or limit is None else limit - t_ep
+        done = run(s, a, rng, budget)
+        r, s_tp1, discount = done.reward, done.s_tau, done.discount
         terminated = terminal[s_tp1]
-        t_ep += 1
+        t_ep += done.tau
+        if not run.literal:
+            base_steps += done.tau.sum(axis=1)
         truncated = (t_ep >= limit) & ~terminated if limit is not None else no_truncation
         # The next auction is at s_tp1, or at a fresh start state where the episode ended. A
         # terminated episode needs no bids at s_tp1 (its credit is 0), so one draw covers it; a
@@ -431,12 +459,12 @@ def train(
         bids_next = sample(params, seed, s_next, frac, rng, t)
         held_next = held_at(bids_next, s_next)
         credit = np.where(terminated | (truncated & zero_at_limit), 0.0, held_next.value)
-        revenue = r + gamma * credit
+        revenue = r + discount * credit
         agent.update(
             params,
             Transition(
-                seed, s, bids, winner, a, r, s_tp1, terminated, gamma, credit, revenue, held.price, frac,
-                held.payments, t,
+                seed, s, bids, winner, a, r, s_tp1, terminated, discount, credit, revenue, held.price, frac,
+                held.payments, t, mdp.gamma,
             ),
         )
         if truncated.any():
@@ -478,6 +506,7 @@ def train(
         version=agora_version(),
         bid_params={key: np.stack(v) for key, v in history.params.items()},
         params=params,
+        base_steps=np.stack(history.base_steps),
     )
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tasks.builders import GRID_ACTIONS, Grid, bandit, chain, duality, gridworld
     from tasks.generate import random_mdp
+    from tasks.glyphs import frozen_classifier, render_glyphs
     from tasks.graph import reachable, to_graph
     from tasks.importers import (
         FROZEN_LAKE_MAPS,
@@ -29,20 +30,33 @@ if TYPE_CHECKING:
     from tasks.mdp import ROW_SUM_TOL, FiniteMDP
     from tasks.options import Option, OptionsMDP, one_step_options, options_mdp
     from tasks.registry import SETTINGS, TASKS, TaskSpec, UnknownTaskError, make
+    from tasks.rotation import RotationTask, rotation, rotation_features, rotation_task
+    from tasks.tworooms import (
+        TWOROOMS_ACTIONS,
+        TWOROOMS_OPTIONS,
+        TwoRooms,
+        tworooms,
+        tworooms_geometry,
+        tworooms_options,
+    )
 
 #: Public name -> the module that defines it.
 _HOMES: dict[str, str] = {
     "FROZEN_LAKE_MAPS": "tasks.importers",
     "FiniteMDP": "tasks.mdp",
     "GRID_ACTIONS": "tasks.builders",
+    "Grid": "tasks.builders",
     "Option": "tasks.options",
     "OptionsMDP": "tasks.options",
-    "Grid": "tasks.builders",
     "ROW_SUM_TOL": "tasks.mdp",
+    "RotationTask": "tasks.rotation",
     "SETTINGS": "tasks.registry",
     "TASKS": "tasks.registry",
     "TAXI_MAP": "tasks.importers",
+    "TWOROOMS_ACTIONS": "tasks.tworooms",
+    "TWOROOMS_OPTIONS": "tasks.tworooms",
     "TaskSpec": "tasks.registry",
+    "TwoRooms": "tasks.tworooms",
     "UnknownTaskError": "tasks.registry",
     "bandit": "tasks.builders",
     "chain": "tasks.builders",
@@ -50,6 +64,7 @@ _HOMES: dict[str, str] = {
     "from_gymnasium": "tasks.importers",
     "from_mdptoolbox": "tasks.importers",
     "from_quantecon": "tasks.importers",
+    "frozen_classifier": "tasks.glyphs",
     "frozen_lake": "tasks.importers",
     "frozen_lake_dict": "tasks.importers",
     "gridworld": "tasks.builders",
@@ -58,11 +73,18 @@ _HOMES: dict[str, str] = {
     "options_mdp": "tasks.options",
     "random_mdp": "tasks.generate",
     "reachable": "tasks.graph",
+    "render_glyphs": "tasks.glyphs",
+    "rotation": "tasks.rotation",
+    "rotation_features": "tasks.rotation",
+    "rotation_task": "tasks.rotation",
     "taxi": "tasks.importers",
     "taxi_dict": "tasks.importers",
     "to_graph": "tasks.graph",
     "to_gymnasium": "tasks.importers",
     "to_mdptoolbox": "tasks.importers",
+    "tworooms": "tasks.tworooms",
+    "tworooms_geometry": "tasks.tworooms",
+    "tworooms_options": "tasks.tworooms",
 }
 
 __all__ = [
@@ -72,11 +94,15 @@ __all__ = [
     "SETTINGS",
     "TASKS",
     "TAXI_MAP",
+    "TWOROOMS_ACTIONS",
+    "TWOROOMS_OPTIONS",
     "FiniteMDP",
     "Grid",
     "Option",
     "OptionsMDP",
+    "RotationTask",
     "TaskSpec",
+    "TwoRooms",
     "UnknownTaskError",
     "bandit",
     "chain",
@@ -84,6 +110,7 @@ __all__ = [
     "from_gymnasium",
     "from_mdptoolbox",
     "from_quantecon",
+    "frozen_classifier",
     "frozen_lake",
     "frozen_lake_dict",
     "gridworld",
@@ -92,11 +119,18 @@ __all__ = [
     "options_mdp",
     "random_mdp",
     "reachable",
+    "render_glyphs",
+    "rotation",
+    "rotation_features",
+    "rotation_task",
     "taxi",
     "taxi_dict",
     "to_graph",
     "to_gymnasium",
     "to_mdptoolbox",
+    "tworooms",
+    "tworooms_geometry",
+    "tworooms_options",
 ]
 
 

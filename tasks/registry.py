@@ -141,6 +141,26 @@ SETTINGS: Mapping[str, tuple[str, tuple[tuple[dict[str, Any], str, Shape], ...]]
                 ),
             ),
         ),
+        "rotation": (
+            "tasks.rotation:rotation",
+            (
+                ({"n_images": 20}, "MentalRotation: 20 procedural glyphs rotated ±60° and shifted 3 px; 6 affine "
+                 "primitives, 2 steps, reward 1 when a frozen classifier is right", Shape(141, 6, 0.99, None)),
+                ({"n_images": 100}, "MentalRotation with 100 glyphs (the rotation study's training set)",
+                 Shape(701, 6, 0.99, None)),
+            ),
+        ),
+        "tworooms": (
+            "tasks.tworooms:tworooms",
+            (
+                ({"goal": "green", "size": 3}, "TwoRooms 3x3 rooms, a door to open; the green goal pays 1",
+                 Shape(28, 5, 0.99, 30)),
+                ({"goal": "green", "size": 5}, "TwoRooms 5x5 rooms: the pretraining task, green pays 1",
+                 Shape(76, 5, 0.99, 50)),
+                ({"goal": "blue", "size": 5}, "TwoRooms 5x5 rooms: the transfer task, blue behind the door pays 1",
+                 Shape(76, 5, 0.99, 50)),
+            ),
+        ),
     }
 )
 

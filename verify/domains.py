@@ -58,7 +58,7 @@ DOMAINS: dict[str, Domain] = {
         "semi-MDPs of 2-3 generated options (stochastic policies, stop probabilities 0, 1/2, 1, initiation sets) "
         "over the generated base MDPs, solved exactly",
         options_mdps,
-        ("chain-options",),
+        ("chain-options", "duality-options"),
     ),
 }
 

@@ -221,6 +221,7 @@ _BATTERY: dict[str, Callable[[], FiniteMDP]] = {
     "duality": lambda: tasks.duality(),
     "duality-rescaled": lambda: rescale_rewards(tasks.duality()),
     "chain-options": lambda: chain_options(),
+    "duality-options": lambda: duality_options(),
 }
 
 
@@ -234,6 +235,17 @@ def chain_options(n: int = 6) -> FiniteMDP:
     S = mdp.n_states
     until_goal = tasks.Option(np.ones(S, dtype=np.intp), np.zeros(S), name="right until the goal")
     return tasks.options_mdp(mdp, [*tasks.one_step_options(mdp), until_goal], name=f"chain(n={n}) options")
+
+
+def duality_options() -> FiniteMDP:
+    """The paper's duality task with three options: each action once, and the round trip 0 → 1 → 0.
+
+    The round trip plays 1 at state 0 and 0 at state 1 and stops on reaching state 0 (β(0) = 1,
+    β(1) = 0): from 0 it runs two steps and collects 0.5 + γ·0.5.
+    """
+    mdp = tasks.duality()
+    trip = tasks.Option(np.array([1, 0, 0], dtype=np.intp), np.array([1.0, 0.0, 1.0]), name="round trip")
+    return tasks.options_mdp(mdp, [*tasks.one_step_options(mdp), trip], name="duality options")
 
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "check_step_size",
     "exploration_rate",
     "group_cells",
+    "horizon_gamma",
     "kesten_rate",
     "linear_schedule",
     "masked_argmax",
@@ -66,6 +67,11 @@ class Transition(NamedTuple):
 
     All arrays have the batch shape (N, E) unless stated; ``seed`` is the seed row of each
     entry, so ``(seed, s_t)`` indexes the learner's (N, S, ·) tables.
+
+    Primitives that run for several steps (the options of a :class:`tasks.OptionsMDP`): one
+    round is one auction per episode, ``r_t`` is the discounted reward Σ_{k<τ} γ^k r_k the winner's
+    option collected over its τ base steps, and ``discount_t`` is γ^τ, per episode: whatever
+    bootstraps (a credit, a TD target, GAE) must discount by ``discount_t``, never by a scalar γ.
     """
 
     seed: IntArray  #: (N, E) seed row
@@ -73,20 +79,38 @@ class Transition(NamedTuple):
     #: (N, E, M) bids submitted at s_t; NaN for a bidder whose action is unavailable at s_t (it took no part)
     bids_t: FloatArray
     winner: IntArray  #: (N, E) winning bidder
-    a_t: IntArray  #: (N, E) primitive (action) applied, winner % A
-    r_t: FloatArray  #: (N, E) environment reward
+    a_t: IntArray  #: (N, E) primitive (action or option) applied, winner % A
+    r_t: FloatArray  #: (N, E) environment reward (discounted over the option's steps, Σ_{k<τ} γ^k r_k)
     s_tp1: IntArray  #: (N, E) state reached
     terminated: NDArray[np.bool_]  #: (N, E) the transition entered a terminal state
-    discount_t: float  #: γ (literal actions: τ = 1)
+    #: (N, E) γ^τ, the discount of the state reached (γ for a literal action); a float (hand-built
+    #: transitions, older code) means that discount for every entry
+    discount_t: FloatArray | float
     credit_t: FloatArray  #: (N, E) lookahead(b_{t+1}) at s_tp1, 0 after termination
-    revenue_t: FloatArray  #: (N, E) r_t + γ·credit_t
+    revenue_t: FloatArray  #: (N, E) r_t + γ^τ·credit_t
     price_t: FloatArray  #: (N, E) what the winner pays
     progress: float  #: fraction of the run completed, in [0, 1), for run-fraction schedules
     payments_t: FloatArray  #: (N, E, M) what every bidder pays (the winner's entry is ``price_t``)
-    #: env steps each seed had taken before this round (every seed runs in lockstep, so one
-    #: count): the clock of env-step schedules. A trailing field with a default, so a
-    #: Transition built positionally from the first 14 fields (older code) still works, with 0.
+    #: decisions (auctions) each seed had taken before this round (every seed runs in lockstep, so
+    #: one count; env steps for literal actions): the clock of env-step schedules. A trailing field
+    #: with a default, so a Transition built positionally from the first 14 fields (older code)
+    #: still works, with 0.
     env_steps: int = 0
+    #: γ of one environment step (the MDP's discount factor), for what needs a horizon rather than a
+    #: discount (the step offset h = 1/(1 − γ)); None (older code): the largest ``discount_t``
+    gamma: float | None = None
+
+
+def horizon_gamma(step: Transition) -> float:
+    """γ of one environment step of ``step``: ``step.gamma``, or the largest ``discount_t`` when it is None.
+
+    For literal actions every ``discount_t`` is γ, so both agree; for options ``discount_t`` is
+    γ^τ <= γ, which varies with the option's duration, and a schedule keyed to a horizon
+    (:func:`offset_for_gamma`) takes the MDP's γ: the horizon of the slowest possible progress.
+    """
+    if step.gamma is not None:
+        return float(step.gamma)
+    return float(np.max(step.discount_t))
 
 
 class Learner(Protocol):

@@ -9,6 +9,11 @@ against Q* measures them.
 
     Q(s_t, a_t) ← Q(s_t, a_t) + α_n·(r_t + γ·(1 − terminated)·max_a Q(s_{t+1}, a) − Q(s_t, a_t)).
 
+On a semi-MDP of options (:class:`tasks.OptionsMDP`) this is SMDP Q-learning (Bradtke & Duff
+1995; Sutton, Precup & Singh 1999, eq. 12): a_t is an option, r_t the discounted reward it
+collected over its τ steps and γ is γ^τ, the transition's ``discount_t``; likewise in the critic
+below.
+
 Its schedules are the valuation bidders' (:mod:`mechanism.learners.base`), with the same defaults,
 so that sample-efficiency comparisons are made at matched schedules: the per-cell Kesten step
 between the Robbins–Monro envelopes h/(h + n − 1) and (h/(h + n − 1))^0.6 on the n-th visit of
@@ -58,6 +63,7 @@ from mechanism.learners.base import (
     check_step_size,
     exploration_rate,
     group_cells,
+    horizon_gamma,
     masked_argmax,
     scatter_mean,
     step_counters,
@@ -217,7 +223,8 @@ class QLearning(_ActionValueBids):
         Q = params.Q.reshape(-1)
         error = np.bincount(inverse, weights=target.reshape(-1)) / k - Q[cells]
         counters = StepCounters(params.n, params.clock, params.sign)
-        rate = advance(counters, self.step_size, self.step_power, self.step_offset, step.discount_t, cells, k, error)
+        gamma = horizon_gamma(step)  # the MDP's γ: the horizon of the default step offset
+        rate = advance(counters, self.step_size, self.step_power, self.step_offset, gamma, cells, k, error)
         Q[cells] += rate * error
 
     def bid_params(self, params: TableParams) -> dict[str, FloatArray]:

@@ -6,6 +6,8 @@ trained by PPO on the primitive's own auction utility, one step at a time ("memo
 
     Uᵢ,t = 1[i wins]·(r_t + γ·L(b_{t+1})) − payment_i,t,    Â = U − V_i(s_t),
 
+(γ^τ in place of γ for an option that ran τ steps, with r_t its discounted reward)
+
 with a critic V_i per primitive and Â normalised over the buffer (losers' zero utilities
 included). Clones share their primitive's network and draw their own bids; all their samples
 train it. Here every network of a society, for every seed, lives in one batch (N seeds x A
@@ -35,7 +37,8 @@ regularly faces only its twin, and its utility pins its bid. The cost: a lookahe
 whose best primitive sat out credits the next best one's bids.
 
 **Non-memoryless** (``memoryless=False``): GAE(λ) along each bidder's sequence of utilities in
-the society's episodes, bootstrapping V_i(s_{t+1}); an episode ends where it terminated or where
+the society's episodes, bootstrapping V_i(s_{t+1}) with the transition's discount (γ^τ after an
+option of τ steps); an episode ends where it terminated or where
 the next round's state is not the state it reached (a restart after a time limit; a restart at the
 very state reached is taken for the episode going on, which changes only the λ-tail of its last
 step's advantage).
@@ -85,8 +88,8 @@ class PPOParams:
         self.round_shape: tuple[int, ...] = ()
         self.fill = 0
         self.updates = 0
-        #: (c_H, γ) of the update due at the next whole-round draw, or None
-        self.pending: tuple[float, float] | None = None
+        #: c_H of the update due at the next whole-round draw, or None
+        self.pending: float | None = None
         #: (α, β) per bidder of the policy before the last update, and whether the next round delivered was drawn by it
         self.previous: tuple[FloatArray, FloatArray] | None = None
         self.straddle = False
@@ -212,27 +215,30 @@ class PPO(PPOHyperparameters):
         a, c = alpha[step.seed, step.s_t], beta[step.seed, step.s_t]
         buf["log_prob"][k] = (a - 1.0) * np.log(b) + (c - 1.0) * np.log1p(-b) - betaln(a, c)
         buf["s"][k], buf["s_tp1"][k], buf["terminated"][k] = step.s_t, step.s_tp1, step.terminated
-        buf["bids"][k], buf["utility"][k] = step.bids_t, utility
+        buf["bids"][k], buf["utility"][k], buf["discount"][k] = step.bids_t, utility, step.discount_t
         params.fill += 1
         if params.fill == buf["s"].shape[0]:
-            c_H = exploration_rate(self.entropy, self.entropy_final, self.entropy_steps, "steps", step.progress,
-                                   step.env_steps + E)
-            params.pending = (c_H, float(step.discount_t))
+            params.pending = exploration_rate(self.entropy, self.entropy_final, self.entropy_steps, "steps",
+                                              step.progress, step.env_steps + E)
 
     def _step(self, params: PPOParams) -> None:
         """The due PPO update of every network from the full buffer; the buffer is emptied."""
         if params.pending is None or params.buffer is None:
             return
-        c_H, gamma = params.pending
-        batch = self.batch(params, params.buffer, gamma)
+        c_H = params.pending
+        batch = self.batch(params, params.buffer, params.buffer["discount"])
         params.stats = ppo_update(params.nets, params.train, params.features, batch, params.rng, c_H)
         params.previous, params.straddle = (params.alpha_m, params.beta_m), True
         params.pending, params.fill = None, 0
         params.updates += 1
         refresh(params)
 
-    def batch(self, params: PPOParams, buf: dict[str, NDArray[Any]], gamma: float) -> Batch:
-        """A full buffer as one batch per primitive network (N, A, B), B = rounds·E·clones, time last."""
+    def batch(self, params: PPOParams, buf: dict[str, NDArray[Any]], gamma: float | FloatArray) -> Batch:
+        """A full buffer as one batch per primitive network (N, A, B), B = rounds·E·clones, time last.
+
+        ``gamma`` discounts V(s_{t+1}) in GAE: the buffer's γ^τ per (round, seed, episode), shape
+        (R, N, E) (options run τ steps), or one γ for every sample.
+        """
         R, N, E, _ = buf["bids"].shape
         A, C = params.alpha.shape[-1], params.clones
 
@@ -252,7 +258,8 @@ class PPO(PPOHyperparameters):
         else:
             s_tp1 = per_state(buf["s_tp1"]).reshape(flat)
             v_tp1 = at_states(nets.value, train.value, params.features, s_tp1)[0][..., 0].reshape(s_t.shape)
-            adv = gae(utility, v_t, v_tp1, gamma, self.lam, per_state(buf["terminated"]), per_state(_cut(buf)))
+            discount = per_state(np.broadcast_to(gamma, buf["s"].shape))
+            adv = gae(utility, v_t, v_tp1, discount, self.lam, per_state(buf["terminated"]), per_state(_cut(buf)))
         log_old = per_network(buf["log_prob"]).reshape(flat)
         advantage = adv.advantage.reshape(flat)
         if self.normalize:
@@ -279,7 +286,7 @@ def _empty_buffer(R: int, N: int, E: int, M: int) -> dict[str, NDArray[Any]]:
     return {
         "s": np.empty((R, N, E), np.intp), "s_tp1": np.empty((R, N, E), np.intp),
         "terminated": np.empty((R, N, E), bool), "bids": np.empty((R, N, E, M)), "utility": np.empty((R, N, E, M)),
-        "log_prob": np.empty((R, N, E, M)),
+        "log_prob": np.empty((R, N, E, M)), "discount": np.empty((R, N, E)),
     }
 
 
@@ -289,3 +296,25 @@ def _cut(buf: dict[str, NDArray[Any]]) -> NDArray[np.bool_]:
     cut = np.ones(buf["s"].shape, dtype=bool)
     cut[:-1] = buf["s"][1:] != buf["s_tp1"][:-1]
     return cut & ~buf["terminated"]
+
+
+def mean_bids_at(params: PPOParams, features: Array) -> FloatArray:
+    """The Beta mean bid of every (seed, primitive) network on the rows of another feature matrix, (N, S', A).
+
+    The networks' outputs z at ``features`` (S', d), read as :func:`refresh` reads them at the
+    task's own rows: mean = sigmoid(z₁) (the Beta head of Chang et al. 2020). With ``features =
+    params.features`` it is ``params.mean``. Its argmax over primitives is the society's greedy
+    policy on states the networks never saw (held-out inputs of the same kind).
+
+    Raises
+    ------
+    ValueError
+        When ``features`` is not a finite (S', d) array with the d inputs the networks take.
+    """
+    x = np.asarray(features, dtype=params.features.dtype)
+    d = params.features.shape[1]
+    if x.ndim != 2 or x.shape[1] != d or x.shape[0] < 1 or not np.isfinite(x).all():
+        raise ValueError(f"features must be a finite (S', {d}) array, one row per state; got shape {x.shape}.")
+    nets = params.nets
+    z, _ = nets.head_input(nets.policy.apply(params.train.policy, x))  # (N, A, S', 2)
+    return expit(np.swapaxes(z[..., 0], 1, 2)).astype(np.float64)

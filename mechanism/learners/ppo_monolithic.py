@@ -8,7 +8,8 @@ The paper's comparison for its societies is a monolithic PPO agent over the same
 
 trained every ``epoch_steps`` env steps per seed by PPO-clip (:mod:`mechanism.learners.ppo_core`)
 with GAE(λ) advantages from V (Schulman et al. 2016, eq. 16): δ_t = r_t + γ(1 − terminated)·V(s_{t+1})
-− V(s_t), an episode ending where it terminated or was cut (a restart after a time limit is seen as
+− V(s_t) (on options: r_t the option's discounted reward and γ^τ, the transition's discount, for γ:
+the semi-MDP's advantage), an episode ending where it terminated or was cut (a restart after a time limit is seen as
 a next round's state that is not the state reached; the cut step bootstraps). The critic regresses
 Q(s_t, a_t) on the λ-return Â_t + V(s_t), an estimate of Q^π(s_t, a_t), so its Q table is what the
 baseline "bids": :class:`mechanism.TrainResult` compares it with Q* as it does the tabular
@@ -123,23 +124,26 @@ class MonolithicPPO(PPOHyperparameters):
             R = -(-self.epoch_steps // E)
             params.buffer = {key: np.empty((R, N, E), dtype) for key, dtype in
                              (("s", np.intp), ("a", np.intp), ("r", np.float64), ("s_tp1", np.intp),
-                              ("terminated", bool))}
+                              ("terminated", bool), ("discount", np.float64))}
         buf, k = params.buffer, params.fill
         buf["s"][k], buf["a"][k], buf["r"][k] = step.s_t, step.a_t, step.r_t
-        buf["s_tp1"][k], buf["terminated"][k] = step.s_tp1, step.terminated
+        buf["s_tp1"][k], buf["terminated"][k], buf["discount"][k] = step.s_tp1, step.terminated, step.discount_t
         params.fill += 1
         if params.fill < buf["s"].shape[0]:
             return
         c_H = exploration_rate(self.entropy, self.entropy_final, self.entropy_steps, "steps", step.progress,
                                step.env_steps + E)
-        batch = self.batch(params, buf, float(step.discount_t))
+        batch = self.batch(params, buf, buf["discount"])
         params.stats = ppo_update(params.nets, params.train, params.features, batch, params.rng, c_H)
         params.fill = 0
         params.updates += 1
         refresh(params)
 
-    def batch(self, params: MonolithicParams, buf: dict[str, NDArray[Any]], gamma: float) -> Batch:
-        """A full buffer as one batch per seed's network (N, 1, B), B = rounds·E, each episode's steps in order."""
+    def batch(self, params: MonolithicParams, buf: dict[str, NDArray[Any]], gamma: float | FloatArray) -> Batch:
+        """A full buffer as one batch per seed's network (N, 1, B), B = rounds·E, each episode's steps in order.
+
+        ``gamma`` discounts V(s_{t+1}) in GAE: γ^τ per (round, seed, episode), shape (R, N, E), or one γ.
+        """
         R, N, E = buf["s"].shape
 
         def per_network(x: NDArray[Any]) -> NDArray[Any]:  # (R, N, E) -> (N, 1, E, R): time last
@@ -152,7 +156,8 @@ class MonolithicPPO(PPOHyperparameters):
         cut = np.ones((R, N, E), dtype=bool)
         cut[:-1] = buf["s"][1:] != buf["s_tp1"][:-1]
         terminated = per_network(buf["terminated"])
-        adv = gae(per_network(buf["r"]), v_t, v_tp1, gamma, self.lam, terminated, per_network(cut) & ~terminated)
+        discount = per_network(np.broadcast_to(gamma, (R, N, E)))
+        adv = gae(per_network(buf["r"]), v_t, v_tp1, discount, self.lam, terminated, per_network(cut) & ~terminated)
         flat = (N, 1, E * R)
         log_old = np.take_along_axis(log_softmax(params.logits, axis=-1)[rows, s_t], a_t[..., None], axis=-1)[..., 0]
         advantage = adv.advantage.reshape(flat)

@@ -5,8 +5,10 @@ realises when it wins the auction at s,
 
     revenue_t = r_t + γ·L(b_{t+1})            (L the mechanism's lookahead; 0 after a terminal transition)
 
-and moves the estimate towards it (Chang et al. 2020, §4: bidding one's valuation is what the
-Vickrey auction rewards; the truthful fixed point of cloned vickrey/ccv is Q*):
+(for an option that ran τ steps, r_t = Σ_{k<τ} γ^k r_k and γ^τ in place of γ; :func:`mechanism.train`
+computes the revenue, so the update below is the same), and moves the estimate towards it (Chang
+et al. 2020, §4: bidding one's valuation is what the Vickrey auction rewards; the truthful fixed
+point of cloned vickrey/ccv is Q*):
 
     v(s_t, i*) ← v(s_t, i*) + α_n·(revenue_t − v(s_t, i*)),    n = the visits of (seed, s_t, i*) so far.
 
@@ -100,6 +102,7 @@ from mechanism.learners.base import (
     check_step_size,
     exploration_rate,
     group_cells,
+    horizon_gamma,
     masked_argmax,
     step_counters,
     tile_clones,
@@ -256,7 +259,8 @@ class Valuation:
         v = params.v.reshape(-1)
         error = np.bincount(inverse, weights=step.revenue_t.reshape(-1)) / k - v[cells]
         counters = StepCounters(params.n, params.clock, params.sign)
-        rate = advance(counters, self.step_size, self.step_power, self.step_offset, step.discount_t, cells, k, error)
+        gamma = horizon_gamma(step)  # the MDP's γ: the horizon of the default step offset
+        rate = advance(counters, self.step_size, self.step_power, self.step_offset, gamma, cells, k, error)
         v[cells] += rate * error
 
     def mean_bids(self, params: ValuationParams) -> FloatArray:
