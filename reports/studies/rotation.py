@@ -45,6 +45,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
+from threadpoolctl import threadpool_limits
 
 from tasks.glyphs import apply_primitive
 from verify.records import atomic_write_bytes, command_line, environment, read_jsonl, write_jsonl, write_text
@@ -282,8 +283,14 @@ def example_figure(study: RotationStudy, out: pathlib.Path, k: int = 6) -> list[
 
 
 # ---------------------------------------------------------------------------------------------- run
-def run(out: pathlib.Path, *, seeds: int = 5, seed: int = 0, quick: bool = False) -> dict[str, Any]:
+def run(
+    out: pathlib.Path, *, seeds: int = 5, seed: int = 0, quick: bool = False, command: str | None = None
+) -> dict[str, Any]:
     """Run the study (:func:`verify.rotation.run_study`) and write records, table and figures into ``out``.
+
+    It runs with one BLAS thread (``threadpoolctl``): the PPO societies' matrix products then give
+    the same numbers on any machine with the same libraries (and run faster on a busy one).
+    ``command`` is the command line written into every record (default: the one repeating this run).
 
     ``quick`` runs :data:`verify.rotation.QUICK` (20 images, 4,000 steps, three societies, at most
     two seeds): seconds, for tests. Returns :func:`summary` of the written rows plus ``files`` and
@@ -298,8 +305,10 @@ def run(out: pathlib.Path, *, seeds: int = 5, seed: int = 0, quick: bool = False
     start = time.perf_counter()
     base = QUICK if quick else StudyConfig()
     config = dataclasses.replace(base, seeds=min(seeds, base.seeds) if quick else seeds, seed=seed)
-    study = run_study(config)
-    command = command_line("agora", ["reproduce", "rotation"], {"seeds": seeds, "seed": seed, "quick": quick})
+    with threadpool_limits(limits=1):
+        study = run_study(config)
+    if command is None:
+        command = command_line("agora", ["reproduce", "rotation"], {"seeds": seeds, "seed": seed, "quick": quick})
     files = [write_jsonl(out / RECORDS, records(study, command))]
     rows = read_jsonl(out / RECORDS)  # render from what was written
     files += reward_figure(rows, out) + curve_figure(rows, out) + example_figure(study, out)

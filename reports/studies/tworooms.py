@@ -42,6 +42,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from verify.records import atomic_write_bytes, environment, read_jsonl, write_jsonl, write_text
 from verify.tworooms import QUICK, LearnerRun, StudyConfig, run_study
@@ -377,7 +378,8 @@ def run(
     out.mkdir(parents=True, exist_ok=True)
     config = QUICK if quick else StudyConfig()
     start = time.perf_counter()
-    runs = run_study(config, range(seed, seed + seeds))
+    with threadpool_limits(limits=1):  # the same numbers whatever the machine's BLAS threads
+        runs = run_study(config, range(seed, seed + seeds))
     if command is None:
         command = f"agora reproduce tworooms --seeds {seeds} --seed {seed}" + (" (quick)" if quick else "")
     rows = records(runs, config, command)
