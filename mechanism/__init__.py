@@ -2,6 +2,7 @@
 
 from mechanism.auction import Auction, auction, auction_at, validate_for_mask, validate_mechanism
 from mechanism.bidders import BetaBids, BidSource, GaussianBids, TableBids, as_bid_source
+from mechanism.execute import Execution, execute, executor
 from mechanism.learners import LEARNERS, SOCIETY_LEARNERS
 from mechanism.ledger import credit_gap, cumulative_discounts, ledger
 from mechanism.market import Mechanism, MechanismError, TopTwo
@@ -28,6 +29,7 @@ __all__ = [
     "Auction",
     "BetaBids",
     "BidSource",
+    "Execution",
     "GaussianBids",
     "Mechanism",
     "MechanismError",
@@ -43,6 +45,8 @@ __all__ = [
     "bidder_mask",
     "credit_gap",
     "cumulative_discounts",
+    "execute",
+    "executor",
     "first_price",
     "highest_bid",
     "highest_bidder",
