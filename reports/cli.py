@@ -10,12 +10,22 @@ starts in little more than the time Python itself takes (tests/benchmarks/test_b
 Output into a pipe whose reader has gone (``agora tasks | head -1``) ends quietly: the rest of
 standard output is discarded, the command still finishes its work (files it writes are written)
 and the exit status is the command's own (:class:`QuietPipe`).
+
+The flags the commands share (``--mechanism``, ``--clones``, ``--seeds``/``--seed``, ``--format``,
+``--out``, ``--jobs``, ``--no-progress``) are spelled, parsed and checked in one place,
+:mod:`reports.flags`. A bad value is argparse's error (exit status 2, naming the flag and the fix),
+and :func:`main` returns that status rather than raising :class:`SystemExit`. With ``--format json``
+the command's JSON document is the only thing on standard output: whatever else it prints goes to
+standard error (:func:`_run`). `agora completion bash|zsh|tcsh` prints a shell completion script
+when the optional ``shtab`` package is installed (``pip install shtab``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
 import os
 import sys
 from collections.abc import Sequence
@@ -61,7 +71,32 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    _register_completion(sub)
     return parser
+
+
+#: Shells `agora completion` writes scripts for (those of shtab that every release of it supports).
+SHELLS = ("bash", "zsh", "tcsh")
+
+
+def _register_completion(sub: Any) -> None:
+    """`agora completion SHELL`: the shell completion script of this parser (needs the optional ``shtab``)."""
+    p = sub.add_parser("completion", help="print a shell completion script (needs `pip install shtab`)",
+                       description="Print a completion script for SHELL on standard output, e.g. "
+                                   "`agora completion bash > ~/.local/share/bash-completion/completions/agora` or "
+                                   "`agora completion zsh > ~/.zfunc/_agora`. Needs the optional package shtab.")
+    p.add_argument("shell", choices=SHELLS, help="the shell: " + ", ".join(SHELLS))
+    p.set_defaults(func=_run_completion)
+
+
+def _run_completion(args: argparse.Namespace) -> int:
+    try:
+        import shtab
+    except ImportError:
+        print("agora completion: error: needs the optional package shtab: pip install shtab", file=sys.stderr)
+        return 2
+    print(shtab.complete(build_parser(), shell=args.shell))
+    return 0
 
 
 class QuietPipe:
@@ -116,9 +151,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    stray = io.StringIO()  # what parsing prints (help, or a user module imported by --mechanism)
     try:
-        return int(args.func(args))
+        with contextlib.redirect_stdout(stray):
+            args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a bad flag (argparse printed why): its exit status
+        sys.stdout.write(stray.getvalue())
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 2)
+    json_mode = getattr(args, "format", None) == "json"
+    (sys.stderr if json_mode else sys.stdout).write(stray.getvalue())
+    try:
+        if not json_mode:
+            return int(args.func(args))
+        args.json_stream = sys.stdout  # the one JSON document goes here (reports.flags.emit_json) ...
+        with contextlib.redirect_stdout(sys.stderr):  # ... and whatever else the command prints, to stderr
+            return int(args.func(args))
     except (ValueError, TypeError, KeyError, FileNotFoundError) as err:
         # Bad input from the user: one clear line, not a traceback.
         print(f"agora {args.command}: error: {err}", file=sys.stderr)

@@ -81,7 +81,9 @@ def test_help_imports_no_heavy_module() -> None:
     assert _modules_after(["--help"]) == []
 
 
-@pytest.mark.parametrize("command", ["mechanisms", "tasks", "solve", "check", "report", "train", "reproduce", "sweep"])
+@pytest.mark.parametrize(
+    "command", ["mechanisms", "tasks", "solve", "check", "report", "train", "reproduce", "sweep", "completion"]
+)
 def test_every_subcommand_help_imports_no_heavy_module(command: str) -> None:
     assert _modules_after([command, "--help"]) == []
 

@@ -195,8 +195,12 @@ def test_reproduce_records_are_tidy():
     point = recs.checkpoints[0]
     assert set(point) == {
         "run", "seed", "checkpoint", "env_steps", "max_error", "mean_error", "max_error_optimal",
-        "max_error_fixed_point", "max_spread_clones", "value", "bids_start",
+        "max_error_fixed_point", "max_spread_clones", "value", "bids_start", "bids",
     }
+    # Every state's bids (S, A), the start state's among them.
+    assert np.shape(point["bids"]) == (len(run["q_star"]), len(run["q_star"][0]))
+    assert point["bids"][run["start_state"]] == point["bids_start"]
+    assert run["terminal"] == [False, True]  # tasks.bandit: the arm state, then the terminal state
 
 
 def test_reproduce_names_rescaled_tasks_by_id():

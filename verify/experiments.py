@@ -76,6 +76,7 @@ from verify.transform import rescale_rewards
 
 __all__ = [
     "BASELINE",
+    "BIDS_EVERY_STATE_UP_TO",
     "BID_RANGE",
     "BUDGETS",
     "CONFIDENCE",
@@ -136,6 +137,8 @@ GRID_BYTES = 256 * 2**20
 RECORDED = 20
 #: Significant digits of the numbers in checkpoint rows.
 DIGITS = 6
+#: Checkpoint rows hold the bids at every state for MDPs with at most this many states.
+BIDS_EVERY_STATE_UP_TO = 64
 
 
 def bid_task(mdp: FiniteMDP) -> FiniteMDP:
@@ -447,7 +450,8 @@ class Assessment:
         row.update({k: v for k, v in environment().items() if k != "agora_version"})
         row.update(
             gamma=self.mdp.gamma, n_states=self.mdp.n_states, n_actions=self.mdp.n_actions,
-            start_state=self.start_state, reachable=self.reachable.tolist(), q_star=self.Q.tolist(),
+            start_state=self.start_state, reachable=self.reachable.tolist(),
+            terminal=np.asarray(self.mdp.terminal, dtype=bool).tolist(), q_star=self.Q.tolist(),
             v_star=self.v_star, fixed_point=None if self.fixed_point is None else self.fixed_point.tolist(),
             epsilons=list(self.steps_to), resolution=self.resolution, exact=self.exact,
             steps_to={f"{e:g}": list(v) for e, v in self.steps_to.items()},
@@ -468,10 +472,13 @@ class Assessment:
         """The run's rows of ``checkpoints.jsonl``: one per (seed, recorded checkpoint).
 
         Numbers are kept to :data:`DIGITS` significant digits (the curves' resolution; the run row
-        keeps full precision); regret is v_star − value with the run's ``v_star``.
+        keeps full precision); regret is v_star − value with the run's ``v_star``. ``bids`` (S, A),
+        every primitive's mean bid at every state (None where it has no bid), is recorded for MDPs of
+        up to :data:`BIDS_EVERY_STATE_UP_TO` states (the per-state figures); ``bids_start`` always.
         """
         res, s0 = self.result, self.start_state
         bids = res.primitive_bids
+        every_state = self.mdp.n_states <= BIDS_EVERY_STATE_UP_TO
         clones = self.spread_clones[:, :, self.reachable].max(axis=(2, 3))
         out = []
         for k, c in enumerate(self.recorded):
@@ -484,6 +491,7 @@ class Assessment:
                     "max_error_fixed_point": None if np.isnan(fp) else _sig(fp),
                     "max_spread_clones": _sig(clones[c, n]), "value": _sig(self.value[k, n]),
                     "bids_start": [_sig(b) for b in bids[c, n, s0]],
+                    **({"bids": nullable([[_sig(b) for b in row] for row in bids[c, n]])} if every_state else {}),
                 })
         return out
 

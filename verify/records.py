@@ -23,7 +23,7 @@ reproduce`, rendered by `agora report`) are two tables joined by the run id ``ru
     given to `agora train`), ``transform`` (``"rescaled[0.1,0.9]"`` or None), the configuration
     (``mechanism, clones, learner, steps, seeds, episodes, time_limit, hp_*``), ``command`` (the
     command line that reproduces it), the versions and timestamp (:func:`environment`), the task's
-    ``gamma, n_states, n_actions, start_state, reachable, q_star, v_star`` and the mechanism's
+    ``gamma, n_states, n_actions, start_state, reachable, terminal, q_star, v_star`` and the mechanism's
     truthful ``fixed_point`` (S, A) or None; the measurement: ``epsilons``, ``resolution`` (env
     steps per seed between two measurements of the error), ``exact`` (measured after every learner
     update, so ``resolution`` is one update: the exact step), ``steps_to`` (ε as text → one entry
@@ -40,8 +40,10 @@ reproduce`, rendered by `agora report`) are two tables joined by the run id ``ru
     ``run, seed, checkpoint`` (0..K−1), ``env_steps``, ``max_error, mean_error,
     max_error_optimal, max_error_fixed_point`` (None when there is none), ``max_spread_clones``,
     ``value`` (start·V^π of the greedy policy; the regret is the run's ``v_star`` − value) and
-    ``bids_start`` (every primitive's mean bid at the start state), to 6 significant digits. A
-    checkpoint's configuration, versions and command line are those of its run row.
+    ``bids_start`` (every primitive's mean bid at the start state), to 6 significant digits, and
+    for MDPs of up to 64 states ``bids`` (S, A: every primitive's mean bid at every state, None
+    where it has no bid). A checkpoint's configuration, versions and command line are those of its
+    run row.
 """
 
 from __future__ import annotations

@@ -11,15 +11,27 @@ It runs on the sweep runner (:mod:`verify.sweep`): one cell per mechanism × clo
 record written to ``OUT/cells/`` as it finishes, so ``--jobs N`` (and ``--backend``) spread the
 cells over processes or a cluster and rerunning the same command on the same folder checks only
 what a killed run left unchecked. The verdicts are those of :func:`verify.check` with the same seed.
+
+Seeds. ``--seed S`` is the seed of every search (default 0: same seed, same report) and ``--seeds N``
+(default 1) repeats every check with the seeds S, S+1, ..., S+N−1, one cell each. Every row of
+``verdicts.jsonl`` carries its seed; the printed table and the report show one verdict per society
+and claim over the seeds (:func:`merge_seeds`): a claim fails when any seed finds a counterexample.
+
+The shared flags (:mod:`reports.flags`): ``--mechanism`` (repeatable, comma lists, ``package.module:NAME``),
+``--clones``, ``--seeds``/``--seed``, ``--format table|json`` (json: ``{"verdicts": [every row], ...}``),
+``--out``, ``--jobs`` and the runner's ``--backend``/``--scheduler``, ``--no-progress``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from reports.commands.sweep import add_runner_arguments, render_verdicts, report_failures, runner_options
+from reports import flags
+from reports.commands.sweep import report_failures
 
 EXIT_CHECK_FAILED = 3
 EXIT_STRICT = 1
@@ -37,16 +49,11 @@ def register(sub: Any) -> None:
             "not run, 1 with --strict when a claim fails, 2 for bad arguments."
         ),
     )
-    p.add_argument(
-        "--mechanism",
-        action="append",
-        metavar="NAME",
-        help="a registry name (see `agora mechanisms`) or package.module:NAME of a mechanism.Mechanism; repeatable",
-    )
-    p.add_argument("--clones", default="1,2", help="comma-separated clone settings (1 = solitary, 2 = cloned)")
+    flags.add_mechanism(p, "the paper's four built-ins, mechanism.BUILTINS")
+    flags.add_clones(p, "1,2")
     p.add_argument(
         "--budget",
-        type=int,
+        type=flags.count("--budget", 1, "generated cases per claim and society"),
         default=None,
         help="generated cases per claim and society (default: each claim's own, else verify.search.DEFAULT_BUDGET)",
     )
@@ -66,21 +73,12 @@ def register(sub: Any) -> None:
         help="the MDPs searched: generated MDPs with literal actions (default), or the exact semi-MDPs of "
         "generated options over them (see verify.domains)",
     )
-    p.add_argument("--out", default="agora-report", help="report folder (default ./agora-report/)")
-    p.add_argument("--seed", type=int, default=0, help="seed of every search (same seed, same report)")
+    flags.add_out(p, "agora-report", what="report folder: records, report.md, report.html, manifest.json")
+    flags.add_seeds(p, 1, what="search seeds (a claim fails when any seed finds a counterexample)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any claim fails")
-    add_runner_arguments(p)
+    flags.add_format(p)
+    flags.add_runner(p)
     p.set_defaults(func=run_check)
-
-
-def _parse_clones(text: str) -> list[int]:
-    try:
-        values = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError as err:
-        raise ValueError(f"--clones {text!r}: expected comma-separated ints, e.g. 1,2.") from err
-    if not values or any(v < 1 for v in values):
-        raise ValueError(f"--clones {text!r}: every clone setting must be an int >= 1.")
-    return values
 
 
 def _parse_claims(text: str | None) -> list[str] | None:
@@ -108,41 +106,71 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def merge_seeds(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One verdict row per (mechanism, clones, claim), first-seen order: the one that speaks for every seed.
+
+    A claim checked under several seeds (``--seeds N``) fails when any seed finds a counterexample:
+    the row kept is the first that could not run, else the first that fails, else the first.
+    """
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["mechanism"], int(r["clones"]), r["claim"]), []).append(r)
+
+    def rank(r: dict[str, Any]) -> int:
+        return 0 if r["error"] is not None else (1 if not r["holds"] else 2)
+
+    return [min(group, key=rank) for group in groups.values()]  # min keeps the first of equal rank
+
+
+def _render(out: Path, records: Sequence[Any]) -> list[Path]:
+    """``report.md`` and ``report.html`` from the verdicts, one row per society and claim over the seeds."""
+    from reports.markdown import write_verdict_report
+    from verify.records import VERDICTS
+
+    return list(write_verdict_report(out, merge_seeds([row for r in records for row in r.tables[VERDICTS]])))
+
+
 def run_check(args: argparse.Namespace) -> int:
-    """Check every (mechanism, clones, claim) on the runner; print the table; write the records, report, manifest."""
+    """Check every (mechanism, clones, claim, seed) on the runner; print the table; write records, report, manifest."""
     from mechanism import BUILTINS
     from reports.outdir import check_out_dir
     from verify.claims import DEFAULT_CLAIMS
-    from verify.jobs import Seed, check_cells, load_mechanism
+    from verify.jobs import Seed, check_cells
     from verify.records import VERDICTS
     from verify.sweep import sweep
 
-    specs = args.mechanism or list(BUILTINS)
-    for spec in specs:
-        load_mechanism(spec)  # a bad name or module is an error now, before any work
-    clones = _parse_clones(args.clones)
+    specs = flags.mechanisms(args, BUILTINS)  # each loaded while parsing: a bad one stopped us already
+    clones = flags.clones(args, [1, 2])
+    seeds = flags.seeds(args, 1)
     claims = _parse_claims(args.claims)
     # None: each claim's own budget (verify.check resolves it), so a costly claim keeps its small one.
     if args.budget is not None and args.budget < 1:
         raise ValueError(f"--budget must be >= 1; got {args.budget}.")
-    options = runner_options(args)
+    options = flags.runner_options(args)
     out = check_out_dir(args.out)
     names = claims or list(DEFAULT_CLAIMS)
-    columns = {"command": "agora check", "mechanisms": ",".join(specs), "clones_checked": args.clones,
+    columns = {"command": "agora check", "mechanisms": ",".join(specs), "clones_checked": ",".join(map(str, clones)),
                "claims_checked": ",".join(names)}
-    cells = check_cells(specs, clones, names, args.budget, [Seed(args.seed)], columns, args.domain)
-    result = sweep(cells, out, command=_command(args), render=render_verdicts, **options)
+    cells = check_cells(specs, clones, names, args.budget, [Seed(s) for s in seeds], columns, args.domain)
+    command = _command(args, specs, clones)
+    result = sweep(cells, out, command=command, render=_render, **options)
     code = report_failures(result, "check")
     if code:
         return code
-    rows = [row for rec in result.records if rec is not None for row in rec.tables[VERDICTS]]
-    print(format_table(rows))
+    every = [row for rec in result.records if rec is not None for row in rec.tables[VERDICTS]]
+    rows = merge_seeds(every)
     failed = [r for r in rows if r["error"] is None and not r["holds"]]
     errors = [r for r in rows if r["error"] is not None]
     for r in errors:
         print(f"could not check {r['mechanism']} x{r['clones']} {r['claim']}: {r['error']}", file=sys.stderr)
-    wrote = ", ".join(str(p) for p in result.paths)
-    print(f"\n{len(rows)} verdicts ({len(failed)} claims fail, {len(errors)} could not run); wrote {wrote}")
+    if args.format == "json":
+        flags.emit_json(args, {"command": command, "seeds": seeds, "out": str(out), "fail": len(failed),
+                               "error": len(errors), "verdicts": every, "files": [str(p) for p in result.paths]})
+    else:
+        print(format_table(rows))
+        over = f" over {len(seeds)} seeds each" if len(seeds) > 1 else ""
+        wrote = ", ".join(str(p) for p in result.paths)
+        print(f"\n{len(rows)} verdicts{over} ({len(failed)} claims fail, {len(errors)} could not run); wrote {wrote}")
     if errors:
         return EXIT_CHECK_FAILED
     if args.strict and failed:
@@ -150,12 +178,12 @@ def run_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _command(args: argparse.Namespace) -> str:
+def _command(args: argparse.Namespace, specs: list[str], clones: list[int]) -> str:
     """The command line that repeats the checks (the runner flags change where they run, not what they find)."""
     from verify.records import command_line
 
-    mechanisms = [x for spec in args.mechanism or [] for x in ("--mechanism", spec)]  # repeatable flag
-    return command_line("agora", ["check", *mechanisms], {
-        "clones": args.clones, "budget": args.budget, "claims": args.claims, "out": args.out, "seed": args.seed,
+    return command_line("agora", ["check"], {
+        "mechanism": specs if args.mechanism else None, "clones": clones, "budget": args.budget,
+        "claims": args.claims, "out": args.out, "seed": args.seed, "seeds": None if args.seeds == 1 else args.seeds,
         "domain": None if args.domain == "mdps" else args.domain,
     })

@@ -19,20 +19,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from reports import flags
+from reports.flags import BACKENDS, runner_options
+
+__all__ = ["BACKENDS", "EXIT_CELL_FAILED", "add_runner_arguments", "register", "render_learning", "render_verdicts",
+           "report_failures", "run_sweep", "runner_options"]
+
 EXIT_CELL_FAILED = 3
-BACKENDS = ("serial", "loky", "dask", "ray")
-
-
-def add_runner_arguments(p: argparse.ArgumentParser) -> None:
-    """``--jobs``, ``--backend``, ``--scheduler`` and ``--no-progress``."""
-    p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="worker processes (default 1; 0 = every core); with N > 1 the default backend is loky")
-    p.add_argument("--backend", choices=BACKENDS, default=None,
-                   help="serial, loky (joblib, this machine), dask or ray (default: serial for --jobs 1, else loky)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="a running cluster: Dask scheduler tcp://host:8786 or Ray address ray://host:10001 / auto "
-                        "(default $DASK_SCHEDULER_ADDRESS or $RAY_ADDRESS, else a local cluster of --jobs workers)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+#: The runner flags (``--jobs``, ``--backend``, ``--scheduler``, ``--no-progress``): :func:`reports.flags.add_runner`.
+add_runner_arguments = flags.add_runner
 
 
 def register(sub: Any) -> None:
@@ -47,26 +42,13 @@ def register(sub: Any) -> None:
             "ran, 3 when some cell raised, 2 for bad arguments."
         ),
     )
-    p.add_argument("config", help="TOML file with a [sweep] table (see the README, `agora sweep`)")
-    p.add_argument("--out", required=True, metavar="DIR", help="the sweep folder (resumed when it holds records)")
-    add_runner_arguments(p)
+    config = p.add_argument("config", help="TOML file with a [sweep] table (see the README, `agora sweep`); the grid "
+                                      "(mechanisms, clones, seeds) is its keys")
+    config.complete = flags.FILE  # shtab: complete file names
+    flags.add_out(p, None, what="the sweep folder (resumed when it holds records)", required=True)
+    flags.add_runner(p)
+    flags.add_format(p)
     p.set_defaults(func=run_sweep)
-
-
-def runner_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The keyword arguments of :func:`verify.sweep.sweep` from the runner flags, checked."""
-    import os
-
-    if args.jobs < 0:
-        raise ValueError(f"--jobs must be >= 0 (0 = every core); got {args.jobs}.")
-    jobs = args.jobs or os.cpu_count() or 1
-    backend = args.backend or ("serial" if jobs == 1 else "loky")
-    if args.scheduler and backend not in ("dask", "ray"):
-        raise ValueError(f"--scheduler names a Dask or Ray cluster; pass --backend dask or ray (got {backend}).")
-    if backend == "serial" and jobs > 1:
-        raise ValueError(f"--backend serial runs one cell at a time; drop --jobs {args.jobs} or pick loky.")
-    progress = not args.no_progress and sys.stderr.isatty()
-    return {"backend": backend, "jobs": jobs, "scheduler": args.scheduler, "progress": progress}
 
 
 def render_learning(out: Path, records: Sequence[Any]) -> list[Path]:
@@ -115,6 +97,10 @@ def run_sweep(args: argparse.Namespace) -> int:
     code = report_failures(result, "sweep")
     if code:
         return code
+    if args.format == "json":
+        flags.emit_json(args, {"command": command, "kind": cells[0].kind, "cells": len(result.cells), "ran": result.ran,
+                               "out": str(out), "files": [str(p) for p in result.paths]})
+        return 0
     print(f"{len(result.cells)} {cells[0].kind} cells ({result.ran} run now, {len(result.cells) - result.ran} "
           f"found finished in {out / 'cells'})")
     for p in result.paths:

@@ -7,6 +7,12 @@ the records carry. The bids are recorded after every learner update
 before any training (:func:`reports.outdir.check_out_dir`); at the end it receives ``runs.jsonl``
 and ``checkpoints.jsonl`` (schema: :mod:`verify.records`; runs already in DIR with other ids are
 kept), then ``manifest.json``, and ``training.md`` and the figures, as `agora report DIR` renders them.
+
+One run per mechanism × clone setting (``--mechanism ccv,vickrey --clones 1,2`` is four runs, in
+that order), each over the seeds S, S+1, ..., S+N−1 of ``--seed S --seeds N`` in lockstep. A
+monolithic learner (q_learning, ...) has no auction: it runs once, whatever ``--mechanism`` and
+``--clones`` say. The shared flags are those of :mod:`reports.flags`; ``--format json`` prints
+``{"runs": [one runs.jsonl row per run], "files": [...]}``.
 """
 
 from __future__ import annotations
@@ -18,24 +24,28 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from reports import flags
+
 
 def register(sub: Any) -> None:
     """Add the `train` subcommand."""
     p = sub.add_parser("train", help="train a society of bidders and print its bids next to Q*")
     p.add_argument("task", help="task id (see `agora tasks`), e.g. chain/0, or package.module:NAME of a FiniteMDP")
-    p.add_argument("--mechanism", default="ccv", help="mechanism (see `agora mechanisms`) or package.module:NAME")
-    p.add_argument("--clones", default="2", help="bidders per primitive, a comma-separated list: 2 cloned, 1 solitary")
+    flags.add_mechanism(p, "ccv")
+    flags.add_clones(p, "2")
     p.add_argument(
         "--learner", default="valuation",
         help="valuation, policy_gradient, q_learning or softmax_pg (default valuation)",
     )
-    p.add_argument("--steps", type=int, default=100_000, help="environment steps per seed (default 100000)")
-    p.add_argument("--seeds", type=int, default=10, help="number of seeds run in lockstep (default 10)")
-    p.add_argument("--seed", type=int, default=0, help="first seed: the seeds are S, S+1, ... (default 0)")
-    p.add_argument("--episodes", type=int, default=32, help="parallel episodes per seed (default 32)")
+    p.add_argument("--steps", type=flags.count("--steps", 1, "environment steps per seed"), default=100_000,
+                   help="environment steps per seed (default 100000)")
+    flags.add_seeds(p, 10, what="seeds run in lockstep")
+    p.add_argument("--episodes", type=flags.count("--episodes", 1, "parallel episodes per seed"), default=32,
+                   help="parallel episodes per seed (default 32)")
     p.add_argument("--no-rescale", action="store_true", help="do not rescale a task whose Q* leaves (0, 1)")
-    p.add_argument("--out", default=None, help="write records and training.md into this folder")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    flags.add_out(p, None, what="write runs.jsonl, checkpoints.jsonl, training.md and figures into DIR")
+    flags.add_format(p)
+    flags.add_progress(p)
     p.set_defaults(func=run_train)
 
 
@@ -56,16 +66,6 @@ def load_task(spec: str) -> Any:
     if not isinstance(mdp, tasks.FiniteMDP):
         raise TypeError(f"task {spec!r} is a {type(mdp).__name__}, not a tasks.FiniteMDP.")
     return mdp
-
-
-def _clones(text: str) -> list[int]:
-    try:
-        out = [int(x) for x in str(text).split(",")]
-    except ValueError:
-        raise ValueError(f"--clones {text!r}: expected comma-separated counts, e.g. 1,2.") from None
-    if any(k < 1 for k in out):
-        raise ValueError(f"--clones {text!r}: every count must be >= 1.")
-    return list(dict.fromkeys(out))
 
 
 def _print(a: Any, task: str) -> None:
@@ -94,42 +94,52 @@ def _print(a: Any, task: str) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """Train, assess against the exact solution, print a table of bids and Q*; with --out, write records."""
+    """Train each mechanism × clones, assess against the exact solution, print bids and Q*; --out: write records."""
     from mechanism import LEARNERS, SOCIETY_LEARNERS
     from reports.outdir import check_out_dir
     from verify.experiments import bid_task, run_experiment
     from verify.jobs import load_mechanism
-    from verify.records import LearningRecords, command_line
+    from verify.records import LearningRecords
 
     mdp = load_task(args.task)
     if args.learner not in LEARNERS:
         raise ValueError(f"unknown learner {args.learner!r}; choose one of {sorted(LEARNERS)}.")
-    mech = load_mechanism(args.mechanism)
-    clones = _clones(args.clones) if args.learner in SOCIETY_LEARNERS else [1]
-    if args.seeds < 1 or args.seed < 0:
-        raise ValueError(f"--seeds must be >= 1 and --seed >= 0; got {args.seeds} and {args.seed}.")
+    society = args.learner in SOCIETY_LEARNERS
+    specs = flags.mechanisms(args, ["ccv"]) if society else [flags.mechanisms(args, ["ccv"])[0]]
+    clones = flags.clones(args, [2]) if society else [1]
+    seeds = flags.seeds(args, 10)
     out = check_out_dir(args.out) if args.out else None  # before any work: a bad --out costs nothing
-    if args.learner in SOCIETY_LEARNERS and not args.no_rescale:
+    if society and not args.no_rescale:
         mdp = bid_task(mdp)
-    seeds = list(range(args.seed, args.seed + args.seeds))
-    command = command_line("agora", ["train", args.task], {
-        "mechanism": args.mechanism, "clones": args.clones, "learner": args.learner, "steps": args.steps,
-        "seeds": args.seeds, "seed": args.seed, "episodes": args.episodes, "no_rescale": args.no_rescale,
-        "out": args.out,
-    })
+    command = _command(args)
     records = LearningRecords([], [])
-    for k in clones:
-        a = run_experiment(mdp, mech, clones=k, learner=args.learner, steps=args.steps, seeds=seeds,
-                           episodes=args.episodes, progress=not args.no_progress)
-        _print(a, args.task)
-        cfg = a.result.config
-        run = f"{args.task}:{cfg.learner}:{cfg.mechanism}:{cfg.clones}:{cfg.steps}"
-        records.runs.append(a.run_record(run, task=args.task, budget=args.steps, command=command))
-        records.checkpoints.extend(a.checkpoint_records(run))
-    if out is not None:
-        for p in write_out(out, records, command):
-            print(f"wrote {p}")
+    for spec in specs:
+        for k in clones:
+            a = run_experiment(mdp, load_mechanism(spec), clones=k, learner=args.learner, steps=args.steps,
+                               seeds=seeds, episodes=args.episodes, progress=flags.progress(args))
+            if args.format == "table":
+                _print(a, args.task)
+            cfg = a.result.config
+            run = f"{args.task}:{cfg.learner}:{cfg.mechanism}:{cfg.clones}:{cfg.steps}"
+            records.runs.append(a.run_record(run, task=args.task, budget=args.steps, command=command))
+            records.checkpoints.extend(a.checkpoint_records(run))
+    paths = write_out(out, records, command) if out is not None else []
+    if args.format == "json":
+        flags.emit_json(args, {"command": command, "runs": records.runs, "files": [str(p) for p in paths]})
+    for p in paths if args.format == "table" else []:
+        print(f"wrote {p}")
     return 0
+
+
+def _command(args: argparse.Namespace) -> str:
+    """The command line that repeats the runs (every option spelled out)."""
+    from verify.records import command_line
+
+    return command_line("agora", ["train", args.task], {
+        "mechanism": flags.mechanisms(args, ["ccv"]), "clones": flags.clones(args, [2]), "learner": args.learner,
+        "steps": args.steps, "seeds": len(flags.seeds(args, 10)), "seed": args.seed, "episodes": args.episodes,
+        "no_rescale": args.no_rescale, "out": args.out,
+    })
 
 
 def write_out(out: Path, records: Any, command: str) -> list[Path]:

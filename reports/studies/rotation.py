@@ -47,8 +47,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 from threadpoolctl import threadpool_limits
 
+from reports.figures import save
 from tasks.glyphs import apply_primitive
-from verify.records import atomic_write_bytes, command_line, environment, read_jsonl, write_jsonl, write_text
+from verify.records import command_line, environment, read_jsonl, write_jsonl, write_text
 from verify.rotation import PAPER_MEAN_REWARD, QUICK, RotationStudy, StudyConfig, run_study
 
 __all__ = ["CURVES", "EXAMPLES", "MARKDOWN", "RECORDS", "REWARDS", "markdown", "records", "run", "summary", "table"]
@@ -185,18 +186,12 @@ def markdown(rows: Sequence[Row], seconds: float | None = None) -> str:
 
 # ---------------------------------------------------------------------------------------------- figures
 def _save(fig: Figure, out: pathlib.Path, stem: str) -> list[pathlib.Path]:
-    """Write ``stem.png`` and ``stem.svg`` atomically and close the figure."""
-    paths = []
+    """Write ``stem.png`` and ``stem.svg`` (:func:`reports.figures.save`) and close the figure."""
     try:
         fig.tight_layout()
-        for ext in ("png", "svg"):
-            path = out / f"{stem}.{ext}"
-            with atomic_write_bytes(path) as fh:
-                fig.savefig(fh, dpi=110, format=ext)
-            paths.append(path)
+        return save(fig, out / stem, ("png", "svg"))
     finally:
         plt.close(fig)
-    return paths
 
 
 def reward_figure(rows: Sequence[Row], out: pathlib.Path) -> list[pathlib.Path]:
@@ -314,7 +309,11 @@ def run(
     files += reward_figure(rows, out) + curve_figure(rows, out) + example_figure(study, out)
     seconds = time.perf_counter() - start
     files.append(write_text(out / MARKDOWN, markdown(rows, seconds)))
-    return {**summary(rows), "files": [str(f) for f in files], "seconds": seconds}
+    numbers = summary(rows)
+    best = max(numbers["societies"].items(), key=lambda kv: kv[1]["train"]["mean"])
+    headline = (f"optimum {numbers['optimum']:.3f}; best society {best[0]}: {best[1]['train']['mean']:.3f} on the "
+                f"training glyphs; {len(numbers['societies'])} societies x {seeds} seeds (rotation.md)")
+    return {**numbers, "files": [str(f) for f in files], "seconds": seconds, "headline": headline}
 
 
 if __name__ == "__main__":  # pragma: no cover
