@@ -2,7 +2,7 @@
 
 from mechanism.auction import Auction, auction, auction_at, validate_for_mask, validate_mechanism
 from mechanism.bidders import BetaBids, BidSource, GaussianBids, TableBids, as_bid_source
-from mechanism.execute import Execution, execute, executor
+from mechanism.execute import Execution, executor
 from mechanism.learners import LEARNERS, SOCIETY_LEARNERS
 from mechanism.ledger import credit_gap, cumulative_discounts, ledger
 from mechanism.market import Mechanism, MechanismError, TopTwo
@@ -45,7 +45,6 @@ __all__ = [
     "bidder_mask",
     "credit_gap",
     "cumulative_discounts",
-    "execute",
     "executor",
     "first_price",
     "highest_bid",

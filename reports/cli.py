@@ -37,6 +37,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "reports.commands.solve",
     "reports.commands.check",
     "reports.commands.report",
+    "reports.commands.show",
     "reports.commands.train",
     "reports.commands.reproduce",
     "reports.commands.sweep",

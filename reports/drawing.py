@@ -320,8 +320,10 @@ def _greedy(bids: np.ndarray, A: int) -> np.ndarray | None:
 
 def _caption(d: Mapping[str, Any]) -> str:
     claim = str(d.get("claim") or "")
-    head = f"{claim_title(claim) if claim else 'claim'} — counterexample ({d.get('source') or 'search'})"
-    return head + "\n" + textwrap.fill(str(d.get("description") or ""), 80)
+    title = claim_title(claim, d.get("title")) if claim else "claim"  # the row's title: no verify import
+    head = f"{title} — counterexample ({d.get('source') or 'search'})"
+    text = str(d.get("description") or "")
+    return head + "\n" + textwrap.fill(text, 80) if text else head
 
 
 def _draw_mdp_case(d: Mapping[str, Any], ax: Axes | None) -> Figure:
@@ -386,7 +388,7 @@ def _deviation(ax: Axes, b: int, v: float, bids: np.ndarray, numbers: Mapping[st
 
 
 @_styled
-def draw_counterexample(cx: Any, *, ax: Axes | None = None) -> Figure:
+def draw_counterexample(cx: Any, *, ax: Axes | None = None, caption: bool = True) -> Figure:
     """Draw a counterexample (:class:`verify.Counterexample` or its ``to_dict()`` form).
 
     With an MDP: :func:`draw_mdp` of it, each state's bids in a box below it, Q* (from
@@ -394,9 +396,12 @@ def draw_counterexample(cx: Any, *, ax: Axes | None = None) -> Figure:
     and the state where the claim fails ringed in vermillion. Without one (a one-auction claim such
     as ``truthful``): the bids as bars, the winner blue, the deviating bidder outlined and its
     profitable bid a vermillion diamond (with its valuation dashed when recorded). The title is
-    the claim and the counterexample's description, wrapped.
+    the claim and, with ``caption`` (default), the counterexample's description, wrapped; a report
+    that prints the description beside the figure passes ``caption=False``.
     """
     d = _as_dict(cx)
+    if not caption:
+        d = {**d, "description": ""}
     if d.get("mdp"):
         return _draw_mdp_case(d, ax)
     if d.get("bids") is None:

@@ -1,162 +1,158 @@
-"""Verdict records → ``report.md`` and a self-contained ``report.html``.
+"""Verdict records → ``report.md``, a self-contained ``report.html``, ``verdicts.tex`` and the figures.
 
-Both are rendered from the rows of ``verdicts.jsonl`` (:func:`verify.records.verdict_rows`), so
-`agora report DIR` can re-render them without re-running anything. The table's columns are the
-claims in the order the rows first name them, each headed by the ``title`` its rows carry (the
-claim's :attr:`verify.Claim.title`); nothing here imports the claim checker or hypothesis.
+All are rendered from the rows of ``verdicts.jsonl`` (:func:`verify.records.verdict_rows`) through
+one model (:func:`reports.model.check_report`) and its two renderers (:mod:`reports.render`), so
+`agora report DIR` re-renders them without re-running anything and the two pages cannot drift
+apart. The table's columns are the claims in the order the rows first name them, each headed by
+the ``title`` its rows carry (the claim's :attr:`verify.Claim.title`); the societies carry the
+paper's names (:func:`reports.names.society_label`). Figures: the verdict heat-map
+(:func:`reports.figures.verdict_heatmap`) and, for every failed claim, its counterexample drawn
+(:func:`reports.drawing.draw_counterexample`). Nothing here imports the claim checker or hypothesis.
 """
 
 from __future__ import annotations
 
-import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from reports.model import MARKS, Figure, check_report, detail_anchors, figure_formats, mark, save_figure
+from reports.names import society_label
 from reports.outdir import output_path
 from verify.records import write_text
-from verify.verdicts import format_counterexample
 
-__all__ = ["render_html", "render_markdown", "verdict_table", "write_verdict_report"]
+__all__ = [
+    "HEATMAP",
+    "check_figures",
+    "render_html",
+    "render_markdown",
+    "verdict_table",
+    "write_verdict_report",
+]
 
 Row = Mapping[str, Any]
 
-
-def _mark(row: Row) -> str:
-    if row.get("error"):
-        return "error"
-    return "✓" if row.get("holds") else "✗"
-
-
-def _claims_in(rows: Sequence[Row]) -> dict[str, str]:
-    """Claim name → column header, in the order the rows first name the claims (a row without a title: its name)."""
-    titles: dict[str, str] = {}
-    for r in rows:
-        titles.setdefault(str(r["claim"]), str(r.get("title") or r["claim"]))
-    return titles
-
-
-def _societies(rows: Sequence[Row]) -> list[tuple[str, int]]:
-    return list(dict.fromkeys((str(r["mechanism"]), int(r["clones"])) for r in rows))
-
-
-def _society_name(mechanism: str, clones: int) -> str:
-    kind = "solitary" if clones == 1 else "cloned" if clones == 2 else f"{clones} clones"
-    return f"{mechanism}, {kind}"
+#: File stem of the verdict heat-map.
+HEATMAP = "verdicts_heatmap"
+#: File-stem prefix of a drawn counterexample (then the anchor of its check).
+COUNTEREXAMPLE = "counterexample-"
 
 
 def verdict_table(rows: Sequence[Row]) -> tuple[list[str], list[list[str]]]:
-    """Header and body of the society × claim table (✓ holds, ✗ fails, ``error`` could not run)."""
-    claims = _claims_in(rows)
-    index = {(r["mechanism"], int(r["clones"]), r["claim"]): r for r in rows}
+    """Header and body of the society × claim table as plain text (✓ holds, ✗ fails, ``error`` could not
+    run, — not checked): what `agora check` prints. Societies by their paper names."""
+    claims: dict[str, str] = {}
+    for r in rows:
+        claims.setdefault(str(r["claim"]), str(r.get("title") or r["claim"]))
+    index = {(str(r["mechanism"]), int(r["clones"]), str(r["claim"])): r for r in rows}
     header = ["society", *claims.values()]
     body = []
-    for mech, clones in _societies(rows):
-        cells = [_mark(index[(mech, clones, c)]) if (mech, clones, c) in index else "" for c in claims]
-        body.append([_society_name(mech, clones), *cells])
+    for mech, clones in dict.fromkeys((str(r["mechanism"]), int(r["clones"])) for r in rows):
+        cells = [MARKS[mark(index[(mech, clones, c)])] if (mech, clones, c) in index else MARKS["absent"]
+                 for c in claims]
+        body.append([society_label(mech, clones), *cells])
     return header, body
 
 
-def _provenance(rows: Sequence[Row]) -> list[tuple[str, str]]:
-    first = rows[0]
-    keys = (
-        "seed",
-        "budget",
-        "agora_version",
-        "numpy_version",
-        "scipy_version",
-        "hypothesis_version",
-        "python_version",
-        "timestamp",
-    )
-    return [(k, str(first.get(k, ""))) for k in keys]
+def render_markdown(rows: Sequence[Row], directory: str | Path | None = None) -> str:
+    """``report.md`` of the rows without figures (:func:`write_verdict_report` draws and links them)."""
+    from reports.render import render_markdown as render
+
+    return render(check_report(rows, directory=directory))
 
 
-def render_markdown(rows: Sequence[Row]) -> str:
-    """``report.md``: the verdict table, each counterexample in readable form, what was searched, provenance."""
-    if not rows:
-        raise ValueError("no verdict rows to render; run `agora check` first.")
-    header, body = verdict_table(rows)
-    out = ["# Agora check: verdicts", ""]
-    out.append(
-        "✓ the claim held on everything searched; ✗ a counterexample was found (below); error: the check could not run."
-    )
-    out.append("")
-    out.append("| " + " | ".join(header) + " |")
-    out.append("|" + "---|" * len(header))
-    out.extend("| " + " | ".join(line) + " |" for line in body)
-    out += ["", "## Provenance", ""]
-    out.extend(f"- {k}: {v}" for k, v in _provenance(rows))
-    out += ["", "## Details", ""]
-    for r in rows:
-        out.append(f"### {_society_name(r['mechanism'], int(r['clones']))}: {r['claim']} {_mark(r)}")
-        out.append("")
-        if r.get("error"):
-            out.append(f"The check could not run: `{r['error']}`")
-            out.append("")
-            continue
-        out.append(f"- searched: {r.get('searched', '')}")
-        out.append(
-            f"- examples tried: {r.get('examples_tried')} (budget {r.get('budget')}, seed {r.get('seed')}), "
-            f"relative tolerance {r.get('tolerance')}, {float(r.get('seconds') or 0):.2f} s"
-        )
-        if r.get("notes"):
-            out.append(f"- battery: {r['notes']}")
+def render_html(rows: Sequence[Row], directory: str | Path | None = None) -> str:
+    """``report.html`` of the rows without figures: the same content as :func:`render_markdown`, self-contained."""
+    from reports.render import render_html as render
+
+    return render(check_report(rows, directory=directory))
+
+
+def _alt(cx: Mapping[str, Any], society: str, title: str) -> str:
+    mdp = cx.get("mdp")
+    where = "".join(f", {k} {cx[k]}" for k in ("state", "bidder") if cx.get(k) is not None)
+    if mdp:
+        return (f"Graph of the {mdp['n_states']}-state, {mdp['n_actions']}-action MDP on which '{title}' fails for "
+                f"{society}{where}: states as nodes, actions as edges with their rewards and probabilities.")
+    return f"The one auction in which '{title}' fails for {society}{where}: every bidder's bid."
+
+
+def check_figures(
+    directory: str | Path, rows: Sequence[Row], formats: Iterable[str] | str = ("svg",)
+) -> tuple[list[Figure], dict[str, Figure], list[Path]]:
+    """Draw the verdict heat-map and every failed claim's counterexample into ``directory``.
+
+    Returns the report's figures, the counterexample figures by detail anchor
+    (:func:`reports.model.detail_anchors`) and the paths written. A counterexample that cannot be
+    drawn (a user claim's unusual record) is left without a figure rather than losing the report.
+    """
+    from reports.drawing import draw_counterexample
+    from reports.figures import verdict_heatmap
+
+    directory, chosen = Path(directory), figure_formats(formats)
+    anchors = detail_anchors(rows)
+    written = save_figure(verdict_heatmap(rows), directory, HEATMAP, chosen)
+    paths = list(written)
+    heatmap = Figure(written[0].name, "Verdicts at a glance: societies (rows) × claims (columns); ✓ held on everything "
+                     "searched, ✗ a counterexample was found, error: the check could not run.",
+                     f"Heat-map of {len(rows)} verdicts: one row per society, one column per claim, each cell ✓, ✗ or "
+                     "error.", "figure-heatmap", tuple(p.name for p in written))
+    drawn: dict[str, Figure] = {}
+    for i, r in enumerate(rows):
         cx = r.get("counterexample")
-        if cx:
-            out += ["", "Counterexample (shrunk):", "", "```", format_counterexample(cx), "```"]
-        out.append("")
-    return "\n".join(out)
-
-
-def render_html(rows: Sequence[Row]) -> str:
-    """``report.html``: the same content as :func:`render_markdown`, self-contained (inline style, no scripts)."""
-    if not rows:
-        raise ValueError("no verdict rows to render; run `agora check` first.")
-    e = html.escape
-    header, body = verdict_table(rows)
-    parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Agora check: verdicts</title>",
-        "<style>body{font-family:sans-serif;max-width:72em;margin:2em auto}"
-        "table{border-collapse:collapse}td,th{border:1px solid #999;padding:.3em .6em;text-align:center}"
-        "td.yes{background:#dfd}td.no{background:#fdd}td.err{background:#fd9}pre{background:#f4f4f4;padding:.6em;"
-        "overflow-x:auto}</style></head><body>",
-        "<h1>Agora check: verdicts</h1>",
-        "<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>",
-    ]
-    cls = {"✓": "yes", "✗": "no", "error": "err", "": ""}
-    for line in body:
-        cells = f"<td>{e(line[0])}</td>" + "".join(f"<td class='{cls[c]}'>{e(c)}</td>" for c in line[1:])
-        parts.append(f"<tr>{cells}</tr>")
-    parts.append("</table><h2>Provenance</h2><ul>")
-    parts.extend(f"<li>{e(k)}: {e(v)}</li>" for k, v in _provenance(rows))
-    parts.append("</ul><h2>Details</h2>")
-    for r in rows:
-        parts.append(f"<h3>{e(_society_name(r['mechanism'], int(r['clones'])))}: {e(r['claim'])} {e(_mark(r))}</h3>")
-        if r.get("error"):
-            parts.append(f"<p>The check could not run: <code>{e(r['error'])}</code></p>")
+        if r.get("error") or r.get("holds") or not cx:
             continue
-        parts.append(
-            f"<ul><li>searched: {e(str(r.get('searched', '')))}</li>"
-            f"<li>examples tried: {e(str(r.get('examples_tried')))}"
-            f" (budget {e(str(r.get('budget')))}, seed {e(str(r.get('seed')))})</li>"
-            + (f"<li>battery: {e(r['notes'])}</li>" if r.get("notes") else "")
-            + "</ul>"
-        )
-        if r.get("counterexample"):
-            parts.append(f"<p>Counterexample (shrunk):</p><pre>{e(format_counterexample(r['counterexample']))}</pre>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+        society, title = society_label(str(r["mechanism"]), int(r["clones"])), str(r.get("title") or r["claim"])
+        try:
+            fig = draw_counterexample({**cx, "title": title}, caption=False)  # the row title: no claim registry
+        except Exception:  # a record the drawing does not understand: the text still explains it
+            continue
+        files = save_figure(fig, directory, COUNTEREXAMPLE + anchors[i], chosen)
+        paths += files
+        drawn[anchors[i]] = Figure(files[0].name, f"The counterexample to '{title}' for {society}, drawn.",
+                                   _alt(cx, society, title), f"figure-{anchors[i]}", tuple(p.name for p in files))
+    return [heatmap], drawn, paths
 
 
-def write_verdict_report(directory: str | Path, rows: Sequence[Row]) -> tuple[Path, Path]:
-    """Write ``report.md`` and ``report.html`` into ``directory``, each atomically; returns both paths.
+def write_verdict_report(
+    directory: str | Path,
+    rows: Sequence[Row],
+    *,
+    formats: Iterable[str] | str = ("svg",),
+    figures: bool = True,
+) -> tuple[Path, ...]:
+    """Write ``report.md``, ``report.html``, ``verdicts.tex`` and the figures into ``directory``.
 
-    Both are rendered before either is written, and each name is checked to lie inside
-    ``directory`` (:func:`reports.outdir.output_path`); a symbolic link at either name is replaced,
+    Parameters
+    ----------
+    directory : path
+        The report folder (it holds ``verdicts.jsonl``).
+    rows : sequence of mappings
+        The verdict rows.
+    formats : str or iterable of str
+        Figure formats besides SVG, which is always written (the page inlines it): "pdf", "png".
+    figures : bool
+        Draw the heat-map and the counterexamples (False: text and tables only).
+
+    Returns
+    -------
+    tuple of Path
+        ``report.md``, ``report.html``, ``verdicts.tex``, then the figures.
+
+    Every text is rendered before any is written, each atomically, and each name is checked to lie
+    inside ``directory`` (:func:`reports.outdir.output_path`); a symbolic link at a name is replaced,
     its target never written.
     """
-    markdown, page = render_markdown(rows), render_html(rows)
-    md_path = write_text(output_path(directory, "report.md"), markdown)
-    html_path = write_text(output_path(directory, "report.html"), page)
-    return md_path, html_path
+    from reports.latex import verdicts_latex
+    from reports.render import render_html as html
+    from reports.render import render_markdown as markdown
+
+    if not rows:
+        raise ValueError("no verdict rows to render; run `agora check` first.")
+    directory = Path(directory)
+    figs, drawn, paths = check_figures(directory, rows, formats) if figures else ([], {}, [])
+    report = check_report(rows, directory=directory, figures=figs, counterexample_figures=drawn)
+    texts = {"report.md": markdown(report), "report.html": html(report, base=directory),
+             "verdicts.tex": verdicts_latex(report)}
+    written = tuple(write_text(output_path(directory, name), text) for name, text in texts.items())
+    return (*written, *paths)

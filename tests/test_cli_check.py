@@ -1,6 +1,7 @@
 """`agora check` and `agora report`: files, exit codes, clear errors, raising mechanisms kept as failed checks."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,18 +12,25 @@ from reports.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: DESIGN.md §1, "Expected verdicts", as the report's rows: society, then one mark per claim in table order
-#: (truthful, credit, myopic equilibrium, farsighted equilibrium, fixed point optimal).
+#: DESIGN.md §1, "Expected verdicts", as the report's rows: society (the paper's names), then one mark per claim in
+#: table order (truthful, credit, myopic equilibrium, farsighted equilibrium, fixed point optimal).
 DESIGN_ROWS = [
-    "| vickrey, solitary | ✓ | ✗ | ✓ | ✗ | ✓ |",
-    "| vickrey, cloned | ✓ | ✗ | ✓ | ✗ | ✓ |",
-    "| ccv, solitary | ✓ | ✓ | ✗ | ✗ | ✗ |",
-    "| ccv, cloned | ✓ | ✓ | ✓ | ✓ | ✓ |",
-    "| first_price, solitary | ✗ | ✓ | ✗ | ✗ | ✓ |",
-    "| first_price, cloned | ✗ | ✓ | ✓ | ✓ | ✓ |",
-    "| env_reward, solitary | ✗ | ✓ | ✗ | ✗ | ✗ |",
-    "| env_reward, cloned | ✗ | ✓ | ✗ | ✗ | ✗ |",
+    "| Vickrey, solitary | ✓ | ✗ | ✓ | ✗ | ✓ |",
+    "| Vickrey, cloned | ✓ | ✗ | ✓ | ✗ | ✓ |",
+    "| CCV, solitary | ✓ | ✓ | ✗ | ✗ | ✗ |",
+    "| CCV, cloned | ✓ | ✓ | ✓ | ✓ | ✓ |",
+    "| Bucket Brigade, solitary | ✗ | ✓ | ✗ | ✗ | ✓ |",
+    "| Bucket Brigade, cloned | ✗ | ✓ | ✓ | ✓ | ✓ |",
+    "| Environment Reward, solitary | ✗ | ✓ | ✗ | ✗ | ✗ |",
+    "| Environment Reward, cloned | ✗ | ✓ | ✗ | ✗ | ✗ |",
 ]
+
+
+def _verdict_rows(md: str) -> list[str]:
+    """The verdict table of report.md: its rows with the cells' links stripped and the paper's column dropped."""
+    table = md.split("\n## Verdicts\n", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| society")]
+    return ["|".join(re.sub(r"\[([^]]*)\]\(#[^)]*\)", r"\1", line).split("|")[:-2]) + "|" for line in lines]
 
 BAD_MODULE = """
 import numpy as np
@@ -55,7 +63,7 @@ def test_bare_check_writes_every_file_and_exits_0(bare_report: tuple[int, Path],
     md = (out / "report.md").read_text()
     header = (
         "| society | truthful bid is dominant (one auction) | credit conserved | Q* profile: myopic equilibrium "
-        "| Q* profile: farsighted equilibrium | truthful fixed point is optimal |"
+        "| Q* profile: farsighted equilibrium | truthful fixed point is optimal | the paper says |"
     )
     assert header in md.splitlines()
     assert "Counterexample (shrunk)" in md
@@ -65,8 +73,13 @@ def test_bare_check_reproduces_the_design_table(bare_report: tuple[int, Path]) -
     # Every mark is computed by the searches; the expected rows are DESIGN §1's table, farsighted column included.
     _, out = bare_report
     md = (out / "report.md").read_text()
-    table = [line for line in md.splitlines() if line.startswith("| ") and not line.startswith("| society")]
-    assert table == DESIGN_ROWS
+    assert _verdict_rows(md) == DESIGN_ROWS
+    for name in ("report.html", "verdicts.tex", "verdicts_heatmap.svg"):
+        assert (out / name).stat().st_size > 0
+    failed = [json.loads(line) for line in (out / "verdicts.jsonl").read_text().splitlines()]
+    failed = [r for r in failed if not r["holds"]]
+    assert len(failed) == 19  # the ✗ of DESIGN_ROWS
+    assert len(list(out.glob("counterexample-*.svg"))) == len(failed)  # every failed claim drawn
 
 
 def test_report_re_renders_from_the_records(bare_report: tuple[int, Path]) -> None:
@@ -166,8 +179,8 @@ def test_a_broken_planted_mechanism_exits_3_with_error_verdicts(
     rows = [json.loads(line) for line in (out / "verdicts.jsonl").read_text().splitlines()]
     assert len(rows) == 2 * 5
     assert all(r["error"].startswith("MechanismError: ") and not r["holds"] for r in rows)
-    table = [line for line in (out / "report.md").read_text().splitlines() if line.startswith("| ")]
-    assert table[1:] == [f"| {name.lower()}, {kind} |" + " error |" * 5 for kind in ("solitary", "cloned")]
+    table = _verdict_rows((out / "report.md").read_text())
+    assert table == [f"| {name.lower()}, {kind} |" + " error |" * 5 for kind in ("solitary", "cloned")]
 
 
 def test_a_raising_user_mechanism_is_reported_and_the_other_verdicts_survive(

@@ -82,7 +82,7 @@ def test_help_imports_no_heavy_module() -> None:
 
 
 @pytest.mark.parametrize(
-    "command", ["mechanisms", "tasks", "solve", "check", "report", "train", "reproduce", "sweep", "completion"]
+    "command", ["mechanisms", "tasks", "solve", "check", "report", "show", "train", "reproduce", "sweep", "completion"]
 )
 def test_every_subcommand_help_imports_no_heavy_module(command: str) -> None:
     assert _modules_after([command, "--help"]) == []

@@ -196,7 +196,7 @@ def test_a_record_cannot_make_the_report_write_outside(run_dir: Path, experiment
     assert main(["report", str(run_dir)]) == 0
     assert {k: v for k, v in _files(box.parent).items() if not k.startswith("box/run/")} == outside
     stem = safe_name(experiment)
-    assert {f"{stem}_bids.png", f"{stem}_curves.png", f"{stem}_errors.png"} <= {p.name for p in run_dir.iterdir()}
+    assert {f"{stem}_bids.svg", f"{stem}_curves.svg", f"{stem}_errors.svg"} <= {p.name for p in run_dir.iterdir()}
 
 
 def test_a_symlinked_report_does_not_overwrite_its_target(tmp_path: Path) -> None:

@@ -77,6 +77,6 @@ def test_cli_reproduces_both_neural_experiments_with_records_and_figures(tmp_pat
     assert "'cloned Vickrey closest to Q*'" in md
     for stem in ("chain-neural", "bandit-neural"):
         for fig in ("bids", "curves", "errors"):
-            assert (tmp_path / f"{stem}_{fig}.png").stat().st_size > 0
+            assert (tmp_path / f"{stem}_{fig}.svg").stat().st_size > 0
     assert recs.runs[0]["command"].startswith("agora reproduce chain-neural bandit-neural --out")
     assert main(["reproduce", "neural", "pong", "--out", str(tmp_path)]) == 2

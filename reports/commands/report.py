@@ -1,8 +1,11 @@
 """`agora report DIR`: re-render the reports of a folder from the record files it holds.
 
 Each kind of record file has a renderer in :data:`RENDERERS` (file name → function of the folder
-returning the paths it wrote); the command runs every renderer whose file exists, so a new kind
-of record is one more entry.
+and the figure formats, returning the paths it wrote); the command runs every renderer whose file
+exists, so a new kind of record is one more entry. Both build the one report model of their folder
+(:func:`reports.model.check_report`, :func:`reports.learning.training_report`) and write its
+Markdown, its self-contained HTML page, its LaTeX tables and its figures (SVG, and PDF or PNG with
+``--figure-formats``), exactly as the command that wrote the records did.
 
 Before anything is rendered the folder's ``manifest.json`` is checked
 (:func:`verify.records.check_manifest`): a folder without one, or whose record files do not match
@@ -14,30 +17,31 @@ fragment. Every file is written inside DIR (:func:`reports.outdir.output_path`).
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 
-def render_verdicts(directory: Path) -> list[Path]:
-    """``verdicts.jsonl`` → ``report.md`` and ``report.html`` (`agora check`)."""
+def render_verdicts(directory: Path, formats: Sequence[str] = ("svg",)) -> list[Path]:
+    """``verdicts.jsonl`` → ``report.md``, ``report.html``, ``verdicts.tex`` and the figures (`agora check`)."""
     from reports.markdown import write_verdict_report
     from verify.records import read_jsonl
 
-    return list(write_verdict_report(directory, read_jsonl(directory / "verdicts.jsonl")))
+    return list(write_verdict_report(directory, read_jsonl(directory / "verdicts.jsonl"), formats=formats))
 
 
-def render_training(directory: Path) -> list[Path]:
-    """``runs.jsonl`` and ``checkpoints.jsonl`` → figures and ``training.md`` (`agora train --out`, `reproduce`)."""
+def render_training(directory: Path, formats: Sequence[str] = ("svg",)) -> list[Path]:
+    """``runs.jsonl`` and ``checkpoints.jsonl`` → figures, ``learning.tex``/``.csv``, ``training.html`` and
+    ``training.md`` (`agora train --out`, `reproduce`)."""
     from reports.learning import write_training_report
     from verify.records import read_learning_records
 
     records = read_learning_records(directory)
-    return write_training_report(directory, records.runs, records.checkpoints)
+    return write_training_report(directory, records.runs, records.checkpoints, formats=formats)
 
 
-#: Record file name → renderer; the renderers of every file present in DIR run.
-RENDERERS: dict[str, Callable[[Path], list[Path]]] = {
+#: Record file name → renderer ``(folder, figure formats) -> paths``; the renderers of every file present in DIR run.
+RENDERERS: dict[str, Callable[[Path, Sequence[str]], list[Path]]] = {
     "verdicts.jsonl": render_verdicts,
     "runs.jsonl": render_training,
 }
@@ -68,12 +72,28 @@ def register(sub: Any) -> None:
         "report", help="re-render the reports of a folder written by `agora check`, `agora train --out` or `reproduce`"
     )
     p.add_argument("dir", help="folder holding record files (" + ", ".join(RENDERERS) + ")")
+    p.add_argument("--figure-formats", default="svg", metavar="FMT[,FMT]",
+                   help="figure formats: svg (always written: the HTML page inlines it), pdf, png (default svg)")
     p.set_defaults(func=run_report)
+
+
+def parse_figure_formats(text: str) -> tuple[str, ...]:
+    """``"pdf,png"`` → ("pdf", "png"); an unknown format is a ValueError naming the flag and the choices."""
+    chosen = tuple(x.strip() for x in text.split(",") if x.strip())
+    bad = [x for x in chosen if x not in FIGURE_FORMATS]
+    if bad or not chosen:
+        raise ValueError(f"--figure-formats {text!r}: choose from {', '.join(FIGURE_FORMATS)} (comma-separated).")
+    return chosen
+
+
+#: What --figure-formats accepts (reports.figures.FORMATS, spelled out here so that `--help` imports no matplotlib).
+FIGURE_FORMATS = ("svg", "pdf", "png")
 
 
 def run_report(args: argparse.Namespace) -> int:
     """Render every report whose record file exists in ``args.dir``, once its manifest is checked."""
     directory = Path(args.dir)
+    formats = parse_figure_formats(args.figure_formats)
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory} is not a folder; pass the folder `agora check --out` wrote.")
     present = [name for name in RENDERERS if (directory / name).exists()]
@@ -84,6 +104,6 @@ def run_report(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"{directory} holds none of the record files {', '.join(RENDERERS)}{legacy}.")
     check_folder(directory)
     for name in present:
-        for path in RENDERERS[name](directory):
+        for path in RENDERERS[name](directory, formats):
             print(f"wrote {path}")
     return 0
