@@ -18,13 +18,18 @@ verdicts are computed like any user mechanism's (README, "Mechanisms beyond the 
 
 from __future__ import annotations
 
+import importlib
+import os
+import sys
+from types import ModuleType
+
 import numpy as np
 from numpy.typing import NDArray
 
 from mechanism.market import Mechanism
 from mechanism.rules import highest_bid, own_bid_payments, second_price
 
-__all__ = ["BUILTINS", "EXAMPLES", "MECHANISMS", "reserve_vickrey", "resolve_mechanism"]
+__all__ = ["BUILTINS", "EXAMPLES", "MECHANISMS", "import_user_module", "reserve_vickrey", "resolve_mechanism"]
 
 
 def reserve_vickrey(reserve: float = 0.1, name: str | None = None) -> Mechanism:
@@ -106,3 +111,21 @@ def resolve_mechanism(mechanism: Mechanism | str) -> Mechanism:
             )
         return MECHANISMS[mechanism]
     raise TypeError(f"mechanism must be a mechanism.Mechanism or a registry name; got {type(mechanism).__name__}.")
+
+
+def import_user_module(module_name: str) -> ModuleType:
+    """Import a user's module by name, the working directory on the path for the import only.
+
+    How ``package.module:NAME`` is found everywhere (`agora check --mechanism`, the reports'
+    source hashes): like ``python -m``, a module beside the user's shell is importable without
+    installing it, and ``sys.path`` is left as it was. Raises whatever the import raises.
+    """
+    cwd = os.getcwd()
+    added = cwd not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
+    try:
+        return importlib.import_module(module_name)
+    finally:
+        if added:
+            sys.path.remove(cwd)

@@ -20,13 +20,10 @@ sha256 of the source file of every user mechanism named ``package.module:NAME``
 from __future__ import annotations
 
 import hashlib
-import importlib
 import inspect
 import json
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -579,12 +576,10 @@ def source_digests(specs: Iterable[str]) -> tuple[Fact, ...]:
 
 
 def _digest(module_name: str, attr: str) -> str:
-    cwd = os.getcwd()
-    added = cwd not in sys.path
-    if added:
-        sys.path.insert(0, cwd)
+    from mechanism.registry import import_user_module
+
     try:
-        module = importlib.import_module(module_name)
+        module = import_user_module(module_name)
         obj = getattr(module, attr, module)
         try:
             path = inspect.getsourcefile(obj) or inspect.getsourcefile(module)
@@ -592,9 +587,6 @@ def _digest(module_name: str, attr: str) -> str:
             path = inspect.getsourcefile(module)
     except Exception as err:  # user code: any failure is reported, never raised
         return f"unavailable ({type(err).__name__}: {err})"
-    finally:
-        if added:
-            sys.path.remove(cwd)
     if not path or not Path(path).is_file():
         return "unavailable (no source file)"
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -29,10 +29,7 @@ order or the worker.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
-import os
-import sys
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -175,6 +172,7 @@ def load_mechanism(spec: str, flag: str = "--mechanism") -> Any:
         When the attribute is not a :class:`mechanism.Mechanism`.
     """
     from mechanism import MECHANISMS, Mechanism
+    from mechanism.registry import import_user_module
 
     if ":" not in spec:
         if spec not in MECHANISMS:
@@ -186,17 +184,10 @@ def load_mechanism(spec: str, flag: str = "--mechanism") -> Any:
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise ValueError(f"{flag} {spec!r}: expected package.module:NAME, e.g. mymech.rules:third_price.")
-    cwd = os.getcwd()
-    added = cwd not in sys.path
-    if added:
-        sys.path.insert(0, cwd)
     try:
-        module = importlib.import_module(module_name)
+        module = import_user_module(module_name)
     except Exception as err:  # any failure while importing user code is a bad argument
         raise ValueError(f"{flag} {spec!r}: cannot import module {module_name!r}: {type(err).__name__}: {err}") from err
-    finally:
-        if added:
-            sys.path.remove(cwd)
     if not hasattr(module, attr):
         raise ValueError(f"{flag} {spec!r}: module {module_name!r} has no attribute {attr!r}.")
     obj = getattr(module, attr)
