@@ -563,7 +563,8 @@ def error_curves(
     if metric not in ERROR_METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(ERROR_METRICS)}.")
     runs = _check_runs(runs)
-    fig, ax = _axes(ax, (6.4, 3.8))
+    beside = len(runs) > _LEGEND_INSIDE_UP_TO  # room for the legend beside the axes
+    fig, ax = _axes(ax, (6.4 + 3.6 * beside, 3.8))
     points = _by_run(checkpoints)
     floored = False
     for j, (run, label) in enumerate(zip(runs, _series_labels(runs), strict=True)):
@@ -579,9 +580,16 @@ def error_curves(
     _steps_axis(ax)
     ax.set_xlabel("env steps per seed")
     ax.set_ylabel(ERROR_METRICS[metric])
-    if ax.get_legend_handles_labels()[0]:
+    handles = ax.get_legend_handles_labels()[0]
+    if len(handles) > _LEGEND_INSIDE_UP_TO:  # many societies: beside the axes, never over the curves
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    elif handles:
         ax.legend(loc="best")
     return fig
+
+
+#: A legend with more entries than this goes beside the axes instead of inside them.
+_LEGEND_INSIDE_UP_TO = 6
 
 
 @_styled
