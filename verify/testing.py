@@ -101,6 +101,8 @@ except ImportError:  # no pytest here: the plugin is never loaded, its hooks are
     def _hookimpl(**_: Any) -> Any:
         return lambda f: f
 
+#: How hypothesis's note with the shrunk failing case begins (the wording changed in hypothesis 6.16x).
+_FALSIFYING = ("Falsifying example", "Falsifying explicit example", "Failing test case")
 #: Base name of the property-test records the plugin writes (``property_tests.jsonl``, ``.md``).
 PROPERTY_TESTS = "property_tests"
 #: Strategies loaded on first access (PEP 562), and their module.
@@ -569,7 +571,7 @@ class AgoraReporter:
         if call.excinfo is not None and report.failed:
             error, notes = _exception_text(call.excinfo.value)
             record["error"] = error
-            record["falsifying_example"] = "\n".join(n for n in notes if n.startswith("Falsifying"))
+            record["falsifying_example"] = "\n".join(n for n in notes if n.startswith(_FALSIFYING))
             record["notes"] = "\n".join(notes)
         info = getattr(item, "hypothesis_report_information", None)
         if info:
