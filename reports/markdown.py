@@ -12,14 +12,24 @@ paper's names (:func:`reports.names.society_label`). Figures: the verdict heat-m
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from reports.model import MARKS, Figure, check_report, detail_anchors, figure_formats, mark, save_figure
+from reports.model import (
+    MARKS,
+    Figure,
+    check_report,
+    detail_anchors,
+    figure_formats,
+    mark,
+    property_tests_section,
+    save_figure,
+)
 from reports.names import society_label
 from reports.outdir import output_path
-from verify.records import write_text
+from verify.records import read_jsonl, write_text
 
 __all__ = [
     "HEATMAP",
@@ -152,6 +162,9 @@ def write_verdict_report(
     directory = Path(directory)
     figs, drawn, paths = check_figures(directory, rows, formats) if figures else ([], {}, [])
     report = check_report(rows, directory=directory, figures=figs, counterexample_figures=drawn)
+    tests = directory / "property_tests.jsonl"  # a pytest --agora-report run: its hypothesis tests too
+    if tests.is_file():
+        report = dataclasses.replace(report, sections=(*report.sections, property_tests_section(read_jsonl(tests))))
     texts = {"report.md": markdown(report), "report.html": html(report, base=directory),
              "verdicts.tex": verdicts_latex(report)}
     written = tuple(write_text(output_path(directory, name), text) for name, text in texts.items())

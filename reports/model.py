@@ -57,6 +57,7 @@ __all__ = [
     "git_commit",
     "mark",
     "paper_says",
+    "property_tests_section",
     "provenance",
     "save_figure",
     "source_digests",
@@ -685,3 +686,32 @@ def save_figure(fig: Any, directory: str | Path, stem: str, formats: Sequence[st
     for fmt in formats:
         output_path(directory, f"{stem}.{fmt}")
     return save(fig, Path(directory) / stem, formats)
+
+
+def property_tests_section(rows: Sequence[Row]) -> Section:
+    """The "property tests" section of a report: every hypothesis test of a user's pytest run.
+
+    ``rows`` are ``property_tests.jsonl`` rows (:mod:`verify.testing`): a table of outcome,
+    examples (passing / failing / invalid), examples generated, shrinks, seconds, ``max_examples``
+    and profile, and why hypothesis stopped; then, for each failure, the error and the shrunk
+    falsifying example, and each test's statistics as hypothesis printed them.
+    """
+    header = ("test", "outcome", "examples: passing / failing / invalid", "generated", "shrinks", "seconds",
+              "max_examples (profile)", "stopped because")
+    table = Table(header, tuple(
+        (str(r["test"]), str(r["outcome"]),
+         f"{r.get('passing', '—')} / {r.get('failing', '—')} / {r.get('invalid', '—')}",
+         str(r.get("generated", "—")), str(r.get("shrinks_tried", "—")), f"{float(r.get('duration_seconds') or 0):.2f}",
+         f"{r.get('max_examples', '—')} ({r.get('profile', '—')})", str(r.get("stopped_because", "—")))
+        for r in rows
+    ), caption="Every hypothesis test (@given) of the run, with the statistics hypothesis collected.")
+    blocks: list[Block] = [table]
+    for r in rows:
+        if r["outcome"] != "failed" and not r.get("statistics"):
+            continue
+        blocks.append(Heading(f"{r['test']}: {r['outcome']}"))
+        for label, key in (("Error", "error"), ("Shrunk falsifying example", "falsifying_example"),
+                           ("Statistics", "statistics")):
+            if r.get(key):
+                blocks.append(Paragraph(f"**{label}:** {r[key]}"))
+    return Section("Property tests", "property-tests", tuple(blocks))

@@ -220,6 +220,13 @@ def test_a_user_project_gets_a_report(pytester: pytest.Pytester, monkeypatch: py
     text = (report / f"{verify.testing.PROPERTY_TESTS}.md").read_text(encoding="utf-8")
     assert "test_user.py::test_one_state_only | failed" in text
     assert "Shrunk falsifying example" in text
+    # The same report as `agora check`, with the property tests as a section of it (both renderings).
+    for name in ("report.md", "report.html"):
+        page = (report / name).read_text(encoding="utf-8")
+        assert "Property tests" in page
+        assert "test_user.py::test_one_state_only" in page
+        assert "settings.max_examples=7" in page
+        assert "test_one_state_only(" in page  # the shrunk falsifying example
     manifest = check_manifest(report)  # whole and consistent: `agora report` and `agora show` read it
     assert set(manifest["files"]) == {"verdicts.jsonl", "verdicts.csv", "property_tests.jsonl"}
     assert manifest["command"].startswith("pytest ")

@@ -464,13 +464,15 @@ def write_pytest_report(
     out = check_out_dir(directory, flag="--agora-report")
     written: list[Path] = []
     rows = [row for test, v in verdicts for row in verdict_rows([v], {"command": command, "test": test})]
-    if rows:
-        written += write_records(out, VERDICTS, rows)
-        written += write_verdict_report(out, rows)
-    if tests:
+    if tests:  # first: the verdict report shows them in its "Property tests" section
         prop = property_test_rows(tests)
         written.append(write_jsonl(output_path(out, f"{PROPERTY_TESTS}.jsonl"), prop))
         written.append(write_text(output_path(out, f"{PROPERTY_TESTS}.md"), _property_markdown(prop)))
+    else:
+        (out / f"{PROPERTY_TESTS}.jsonl").unlink(missing_ok=True)  # not last run's tests in this run's report
+    if rows:
+        written += write_records(out, VERDICTS, rows)
+        written += write_verdict_report(out, rows)
     names = {p.resolve().relative_to(out.resolve()).as_posix() for p in written}
     for stale in _previous_files(out) - names:  # a file of the plugin's last run that this one did not write
         (out / stale).unlink(missing_ok=True)
