@@ -29,6 +29,7 @@ from reports.model import (
 )
 from reports.names import society_label
 from reports.outdir import output_path
+from reports.verdict_rows import merge_seeds
 from verify.records import read_jsonl, write_text
 
 __all__ = [
@@ -138,7 +139,8 @@ def write_verdict_report(
     directory : path
         The report folder (it holds ``verdicts.jsonl``).
     rows : sequence of mappings
-        The verdict rows.
+        The verdict rows; several seeds of one society and claim become the row that speaks for
+        all of them (:func:`reports.verdict_rows.merge_seeds`: a counterexample in any seed fails it).
     formats : str or iterable of str
         Figure formats besides SVG, which is always written (the page inlines it): "pdf", "png".
     figures : bool
@@ -159,6 +161,7 @@ def write_verdict_report(
 
     if not rows:
         raise ValueError("no verdict rows to render; run `agora check` first.")
+    rows = merge_seeds(rows)  # one verdict per society and claim: a seed's counterexample is never hidden
     directory = Path(directory)
     figs, drawn, paths = check_figures(directory, rows, formats) if figures else ([], {}, [])
     report = check_report(rows, directory=directory, figures=figs, counterexample_figures=drawn)

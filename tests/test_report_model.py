@@ -389,3 +389,16 @@ def test_agora_report_takes_figure_formats(checked: list[dict[str, Any]], tmp_pa
     assert (tmp_path / "verdicts.tex").exists()
     assert main(["report", str(tmp_path), "--figure-formats", "gif"]) == 2
     assert "--figure-formats 'gif': choose from svg, pdf, png" in capsys.readouterr().err
+
+
+def test_a_seed_that_fails_is_never_hidden_by_one_that_holds(tmp_path: Path) -> None:
+    # `agora report DIR` on a `--seeds 2` folder: seed 1 held, seed 0 found a counterexample. The
+    # report (like the printed table) must show the failure, whatever the order of the rows.
+    failed = verdict_rows(verify.check("env_reward", clones=[2], claims=["q_star_equilibrium"], budget=5))[0]
+    held = {**failed, "holds": True, "counterexample": None, "seed": 1}
+    for rows in ([held, failed], [failed, held]):
+        md = write_verdict_report(tmp_path, rows, figures=False)[0].read_text(encoding="utf-8")
+        body = [line for line in md.splitlines() if line.startswith("| Environment Reward, cloned | [")]
+        assert len(body) == 1, body  # one verdict row for the society (the timings table has its own)
+        assert "✗" in body[0]
+        assert "✓" not in body[0]

@@ -15,7 +15,7 @@ what a killed run left unchecked. The verdicts are those of :func:`verify.check`
 Seeds. ``--seed S`` is the seed of every search (default 0: same seed, same report) and ``--seeds N``
 (default 1) repeats every check with the seeds S, S+1, ..., S+N−1, one cell each. Every row of
 ``verdicts.jsonl`` carries its seed; the printed table and the report show one verdict per society
-and claim over the seeds (:func:`merge_seeds`): a claim fails when any seed finds a counterexample.
+and claim over the seeds (:func:`reports.verdict_rows.merge_seeds`): a claim fails when any seed finds a counterexample.
 
 The shared flags (:mod:`reports.flags`): ``--mechanism`` (repeatable, comma lists, ``package.module:NAME``),
 ``--clones``, ``--seeds``/``--seed``, ``--format table|json`` (json: ``{"verdicts": [every row], ...}``),
@@ -32,6 +32,7 @@ from typing import Any
 
 from reports import flags
 from reports.commands.sweep import report_failures
+from reports.verdict_rows import merge_seeds
 
 EXIT_CHECK_FAILED = 3
 EXIT_STRICT = 1
@@ -106,28 +107,12 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def merge_seeds(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One verdict row per (mechanism, clones, claim), first-seen order: the one that speaks for every seed.
-
-    A claim checked under several seeds (``--seeds N``) fails when any seed finds a counterexample:
-    the row kept is the first that could not run, else the first that fails, else the first.
-    """
-    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    for r in rows:
-        groups.setdefault((r["mechanism"], int(r["clones"]), r["claim"]), []).append(r)
-
-    def rank(r: dict[str, Any]) -> int:
-        return 0 if r["error"] is not None else (1 if not r["holds"] else 2)
-
-    return [min(group, key=rank) for group in groups.values()]  # min keeps the first of equal rank
-
-
 def _render(out: Path, records: Sequence[Any]) -> list[Path]:
-    """``report.md`` and ``report.html`` from the verdicts, one row per society and claim over the seeds."""
+    """``report.md`` and ``report.html`` from the verdicts (one row per society and claim over the seeds)."""
     from reports.markdown import write_verdict_report
     from verify.records import VERDICTS
 
-    return list(write_verdict_report(out, merge_seeds([row for r in records for row in r.tables[VERDICTS]])))
+    return list(write_verdict_report(out, [row for r in records for row in r.tables[VERDICTS]]))
 
 
 def run_check(args: argparse.Namespace) -> int:
