@@ -37,7 +37,7 @@ from reports.figures import PALETTE, _axes, _styled
 from reports.names import claim_title
 from tasks.graph import to_graph
 from tasks.mdp import FiniteMDP
-from verify.verdicts import Counterexample
+from verify.verdicts import Counterexample, mdp_from_dict
 
 __all__ = ["MAX_STATES", "draw_counterexample", "draw_mdp"]
 
@@ -290,22 +290,6 @@ def _as_dict(cx: Any) -> dict[str, Any]:
     raise TypeError(f"cx must be a verify.Counterexample or its to_dict() form; got {type(cx).__name__}.")
 
 
-def _mdp_from_dict(m: Mapping[str, Any]) -> FiniteMDP:
-    """The MDP of a counterexample dict (:meth:`verify.Counterexample.to_dict`: dense P, R, ...).
-
-    A semi-MDP of options (rows of P summing to less than 1) is rebuilt as one (``substochastic``).
-    """
-    P = np.asarray(m["P"], dtype=float)
-    start, terminal = m.get("start"), m.get("terminal")
-    return FiniteMDP(
-        P=P, R=np.asarray(m["R"], dtype=float), gamma=float(m["gamma"]),
-        start=None if start is None else np.asarray(start, dtype=float),
-        terminal=None if terminal is None else np.asarray(terminal, dtype=bool),
-        time_limit=m.get("time_limit"), name=str(m.get("name") or ""),
-        substochastic=bool(np.any(P.sum(axis=-1) < 1.0 - 1e-9)),
-    )
-
-
 def _bid_text(row: np.ndarray) -> str:
     shown = ", ".join(_num(float(b)) for b in row[:6])
     return f"bids {shown}" + (", …" if row.size > 6 else "")
@@ -327,7 +311,7 @@ def _caption(d: Mapping[str, Any]) -> str:
 
 
 def _draw_mdp_case(d: Mapping[str, Any], ax: Axes | None) -> Figure:
-    mdp = _mdp_from_dict(d["mdp"])
+    mdp = mdp_from_dict(d["mdp"])  # the records' own reader: masks and semi-MDPs as recorded
     S, A = mdp.n_states, mdp.n_actions
     bids = None if d.get("bids") is None else np.asarray(d["bids"], dtype=float)
     q = (d.get("numbers") or {}).get("Q_star")
