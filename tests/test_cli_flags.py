@@ -389,7 +389,7 @@ def test_long_commands_draw_a_bar_with_an_eta_on_a_terminal_only(
 STUDY_MODULE = """
 import json, pathlib
 
-def run(out, *, seeds=5, seed=0, quick=False):
+def run(out, *, seeds=5, seed=0, quick=False, command=None):
     out = pathlib.Path(out)
     rows = [{"seed": s} for s in range(seed, seed + seeds)]
     (out / "fakestudy.jsonl").write_text("".join(json.dumps(r) + "\\n" for r in rows))

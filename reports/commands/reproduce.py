@@ -30,9 +30,7 @@ terminal, ``--no-progress`` to turn it off.
 from __future__ import annotations
 
 import argparse
-import inspect
 import time
-from collections.abc import Callable
 from typing import Any
 
 from reports import flags
@@ -84,8 +82,9 @@ def parse_budgets(text: str | None) -> tuple[int, ...] | None:
     return out
 
 
-#: Studies that are not a grid of training runs: each module has ``run(out, *, seeds, seed) -> dict`` and
-#: writes its own records (``<name>.jsonl``), table (``<name>.md``) and figures into the folder.
+#: Studies that are not a grid of training runs: each module has ``run(out, *, seeds, seed, command) -> dict``
+#: (``command``: the command line its records carry) and writes its own records (``<name>.jsonl``), table
+#: (``<name>.md``) and figures into the folder.
 STUDIES: dict[str, str] = {
     "tworooms": "reports.studies.tworooms",
     "rotation": "reports.studies.rotation",
@@ -120,14 +119,6 @@ def run_reproduce(args: argparse.Namespace) -> int:
     return code
 
 
-def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """``fn(*args, **kwargs)`` with only the keywords ``fn`` takes (a study may not take ``command``, ``progress``)."""
-    params = inspect.signature(fn).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        kwargs = {k: v for k, v in kwargs.items() if k in params}
-    return fn(*args, **kwargs)
-
-
 def _run_studies(studies: list[str], args: argparse.Namespace, out: Any, command: str, doc: dict[str, Any]) -> None:
     """Run each study of :data:`STUDIES` into ``out``, then list its records in the folder's manifest."""
     import importlib
@@ -141,8 +132,8 @@ def _run_studies(studies: list[str], args: argparse.Namespace, out: Any, command
         for name in studies:
             bar.set_postfix_str(name)
             t0 = time.perf_counter()
-            summary = _call(importlib.import_module(STUDIES[name]).run, out, seeds=args.seeds or STUDY_SEEDS,
-                            seed=args.seed, command=command, progress=show)
+            run = importlib.import_module(STUDIES[name]).run
+            summary = run(out, seeds=args.seeds or STUDY_SEEDS, seed=args.seed, command=command)
             seconds = time.perf_counter() - t0
             paths = [out / (name + suffix) for suffix in (".md", ".jsonl")]
             paths.append(write_manifest(out, [f"{name}.jsonl"], command=command))

@@ -48,6 +48,7 @@ from matplotlib.patches import Patch, Rectangle
 from threadpoolctl import threadpool_limits
 
 from reports.figures import save
+from reports.studies import study_folder
 from tasks.glyphs import apply_primitive
 from verify.records import command_line, environment, read_jsonl, write_jsonl, write_text
 from verify.rotation import PAPER_MEAN_REWARD, QUICK, RotationStudy, StudyConfig, run_study
@@ -291,12 +292,7 @@ def run(
     two seeds): seconds, for tests. Returns :func:`summary` of the written rows plus ``files`` and
     ``seconds`` (the study's wall time, rendering included).
     """
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise ValueError(f"seeds must be an int >= 1; got {seeds!r}.")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0; got {seed!r}.")
-    out = pathlib.Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = study_folder(out, seeds, seed)
     start = time.perf_counter()
     base = QUICK if quick else StudyConfig()
     config = dataclasses.replace(base, seeds=min(seeds, base.seeds) if quick else seeds, seed=seed)

@@ -45,6 +45,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from reports.figures import save
+from reports.studies import study_folder
 from verify.records import environment, read_jsonl, write_jsonl, write_text
 from verify.tworooms import QUICK, LearnerRun, StudyConfig, run_study
 
@@ -365,12 +366,7 @@ def run(
     Returns a summary: ``{"files": [...], "seconds": ..., "learners": {key: {"steps_to_threshold":
     [...], "median": ..., "reached": ..., "success_final": mean}}, "verdict": str}``.
     """
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise ValueError(f"seeds must be an int >= 1; got {seeds!r}.")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0; got {seed!r}.")
-    out = pathlib.Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = study_folder(out, seeds, seed)
     config = QUICK if quick else StudyConfig()
     start = time.perf_counter()
     with threadpool_limits(limits=1):  # the same numbers whatever the machine's BLAS threads
