@@ -1,8 +1,9 @@
 """Hypothesis strategies for the test suite, valid by construction (draw, then normalise; no ``.filter``).
 
 The MDP, bid-profile and valuation strategies live in :mod:`verify.strategies` (the claim checker
-searches the same space; ``verify`` cannot import ``tests``) and are re-exported here, with the
-strategies only tests need: societies and the built-in mechanisms.
+searches the same space; ``verify`` cannot import ``tests``) and are re-exported here, as is the
+built-in mechanisms' strategy (:func:`verify.testing.mechanisms`, the one users get), with the
+strategy only tests need: societies.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import Any
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from mechanism import BUILTINS, MECHANISMS, Mechanism, Society
+from mechanism import Society
 from verify.strategies import BID_GRID, REWARD_GRID, bid_profiles, finite_mdps, valuations
+from verify.testing import mechanisms
 
 __all__ = [
     "BID_GRID",
@@ -31,11 +33,6 @@ __all__ = [
 def societies(draw: Any, max_primitives: int = 4, clones: tuple[int, ...] = (1, 2)) -> Society:
     """A :class:`mechanism.Society` with 1..max_primitives primitives and a clone setting from ``clones``."""
     return Society(draw(st.integers(1, max_primitives)), clones=draw(st.sampled_from(clones)))
-
-
-def mechanisms() -> st.SearchStrategy[Mechanism]:
-    """One of the built-in mechanisms (:data:`mechanism.BUILTINS`)."""
-    return st.sampled_from([MECHANISMS[name] for name in BUILTINS])
 
 
 #: ``max_examples`` of the ``ci`` profile (tests/conftest.py): the unit that per-test budgets scale.
