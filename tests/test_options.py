@@ -100,6 +100,25 @@ def test_dense_and_sparse_bases_give_the_same_semi_mdp(smdp: tasks.OptionsMDP) -
     np.testing.assert_allclose(other.R, smdp.R, atol=1e-13)
 
 
+@settings(max_examples=20, deadline=None)
+@given(options_mdps(dense=True, terminals=True, max_states=5))
+def test_the_sparse_lu_path_gives_the_dense_solve(smdp: tasks.OptionsMDP) -> None:
+    # Large sparse bases take the sparse LU (above tasks.options.DENSE_SOLVE_UP_TO states): forced here.
+    base = smdp.base
+    sparse = tasks.FiniteMDP(
+        sp.csr_array(base.kernel), base.R, base.gamma, start=base.start, terminal=base.terminal,
+        available=base.available,
+    )
+    limit = tasks.options.DENSE_SOLVE_UP_TO
+    try:
+        tasks.options.DENSE_SOLVE_UP_TO = 0
+        lu = tasks.options_mdp(sparse, smdp.options)
+    finally:
+        tasks.options.DENSE_SOLVE_UP_TO = limit
+    np.testing.assert_allclose(lu.kernel.toarray(), smdp.kernel, atol=1e-13)
+    np.testing.assert_allclose(lu.R, smdp.R, atol=1e-13)
+
+
 # ------------------------------------------------------------------------------------------ Monte Carlo
 def _simulate(smdp: tasks.OptionsMDP, s0: int, o: int, n: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
     """Independent Monte Carlo of one option: estimates of M[s0, o, :] = E[gamma^tau 1{s_tau = .}] and R[s0, o]."""
