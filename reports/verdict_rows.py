@@ -25,6 +25,6 @@ def merge_seeds(rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         groups.setdefault(key, []).append(r)
 
     def rank(r: Mapping[str, Any]) -> int:
-        return 0 if r["error"] is not None else (1 if not r["holds"] else 2)
+        return 0 if r.get("error") is not None else (1 if not r["holds"] else 2)  # rows of old records lack "error"
 
     return [min(group, key=rank) for group in groups.values()]  # min keeps the first of equal rank
